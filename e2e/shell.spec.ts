@@ -1,0 +1,30 @@
+import { expect, test } from '@playwright/test';
+
+test('the page finds the WebGPU adapter and shows it in the status line', async ({ page }, testInfo) => {
+  await page.goto('/');
+  await expect(page.getByRole('heading', { name: 'twinmerge' })).toBeVisible();
+  await expect(page.getByRole('region', { name: 'Chat' })).toBeVisible();
+  await expect(page.getByRole('complementary', { name: 'Experts' })).toBeVisible();
+  const backend = page.getByTestId('backend');
+  await expect(backend).toHaveAttribute('data-backend-kind', 'webgpu');
+  // Headless Chromium here has no GPU: its adapter is SwiftShader, and the page must say so.
+  await expect(backend).toContainText(/WebGPU · .*SwiftShader/i);
+  await expect(page.getByTestId('backend-detail')).toContainText('Software adapter');
+  await page.screenshot({ path: testInfo.outputPath('shell-webgpu.png'), fullPage: true });
+});
+
+test('forcing WASM in the URL is honoured and reported', async ({ page }) => {
+  await page.goto('/?backend=wasm');
+  const backend = page.getByTestId('backend');
+  await expect(backend).toHaveAttribute('data-backend-kind', 'wasm');
+  await expect(page.getByTestId('backend-detail')).toContainText('WASM was chosen');
+});
+
+test('the layout holds at phone width', async ({ page }, testInfo) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto('/');
+  await expect(page.getByRole('complementary', { name: 'Experts' })).toBeVisible();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+  await page.screenshot({ path: testInfo.outputPath('shell-phone.png'), fullPage: true });
+});

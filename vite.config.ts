@@ -1,0 +1,45 @@
+import { defineConfig, type Plugin } from 'vite';
+import react from '@vitejs/plugin-react';
+import { createReadStream, readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+// onnxruntime-web loads its .wasm/.mjs at run time. By default it would look next to the bundled
+// module or on a CDN; we serve the files ourselves under /ort/ (offline, same origin) and point
+// ort.env.wasm.wasmPaths there.
+const ORT_DIST = resolve(import.meta.dirname, 'node_modules/onnxruntime-web/dist');
+const ORT_FILES = readdirSync(ORT_DIST).filter((f) => /^ort-wasm.*\.(wasm|mjs)$/.test(f));
+
+function serveOrtRuntime(): Plugin {
+  return {
+    name: 'twinmerge-serve-ort-runtime',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const m = /^\/ort\/([^/?#]+)/.exec(req.url ?? '');
+        const file = m?.[1];
+        if (!file || !ORT_FILES.includes(file)) return next();
+        res.setHeader('Content-Type', file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript');
+        createReadStream(resolve(ORT_DIST, file)).pipe(res);
+      });
+    },
+    generateBundle() {
+      for (const file of ORT_FILES) {
+        this.emitFile({ type: 'asset', fileName: `ort/${file}`, source: readFileSync(resolve(ORT_DIST, file)) });
+      }
+    },
+  };
+}
+
+// Cross-origin isolation gives SharedArrayBuffer, which onnxruntime-web's threaded wasm needs.
+const isolation = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+export default defineConfig({
+  plugins: [react(), serveOrtRuntime()],
+  server: { headers: isolation, host: '127.0.0.1' },
+  preview: { headers: isolation, host: '127.0.0.1' },
+  worker: { format: 'es' },
+  optimizeDeps: { exclude: ['onnxruntime-web'] },
+  build: { target: 'es2022' },
+});
