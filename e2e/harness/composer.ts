@@ -1,0 +1,129 @@
+// Runs in Chromium: composes random weights with the WGSL composer and compares each composed
+// buffer with a float64 reference computed here, independently of the kernel.
+import { GpuComposer } from '../../src/runtime/composer/gpuComposer.ts';
+import type { ComposerWeight, ExpertModule, LowRankFactor, SharedWeight } from '../../src/runtime/composer/types.ts';
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function halfToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+export interface CaseSpec {
+  outDim: number;
+  inDim: number;
+  dtype: SharedWeight['dtype'];
+}
+export interface CheckResult {
+  name: string;
+  dtype: string;
+  shape: [number, number];
+  maxAbsErr: number;
+  maxAbsRef: number;
+  relErr: number;
+}
+
+function makeShared(spec: CaseSpec, rand: () => number): { shared: SharedWeight; values: Float64Array } {
+  const n = spec.outDim * spec.inDim;
+  const values = new Float64Array(n);
+  if (spec.dtype === 'f32') {
+    const data = new Float32Array(n);
+    for (let e = 0; e < n; e++) values[e] = data[e] = rand() * 2 - 1;
+    return { shared: { dtype: 'f32', data }, values };
+  }
+  if (spec.dtype === 'f16') {
+    const data = new Uint16Array(n);
+    for (let e = 0; e < n; e++) {
+      // Normal halves in roughly ±[2^-5, 2): sign | exponent 10..15 | mantissa.
+      data[e] = (rand() < 0.5 ? 0x8000 : 0) | ((10 + Math.floor(rand() * 6)) << 10) | Math.floor(rand() * 1024);
+      values[e] = halfToNumber(data[e]!);
+    }
+    return { shared: { dtype: 'f16', data }, values };
+  }
+  const data = new Int8Array(n);
+  const scale = new Float32Array(spec.outDim);
+  for (let o = 0; o < spec.outDim; o++) scale[o] = 0.001 + rand() * 0.02;
+  for (let e = 0; e < n; e++) {
+    data[e] = Math.round(rand() * 254) - 127;
+    values[e] = data[e]! * scale[Math.floor(e / spec.inDim)]!;
+  }
+  return { shared: { dtype: 'int8', data, scale }, values };
+}
+
+function makeFactor(outDim: number, inDim: number, rank: number, rand: () => number): LowRankFactor {
+  const a = new Float32Array(rank * inDim).map(() => rand() * 2 - 1);
+  const b = new Float32Array(outDim * rank).map(() => (rand() * 2 - 1) * 0.5);
+  return { rank, a, b };
+}
+
+/** Composes, reads back and compares every weight; routing weights below skipBelow must be skipped. */
+async function check(cases: CaseSpec[], routing: Record<string, number>, seed: number, skipBelow = 1e-3): Promise<{ results: CheckResult[]; recomposedAgain: boolean; memory: ReturnType<GpuComposer['memory']> }> {
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) throw new Error('no WebGPU adapter');
+  const device = await adapter.requestDevice();
+  const gpuErrors: string[] = [];
+  device.addEventListener('uncapturederror', (e) => gpuErrors.push((e as GPUUncapturedErrorEvent).error.message));
+  const rand = rng(seed);
+  const composer = new GpuComposer(device);
+  const ranks: Record<string, number> = { e0: 1, e1: 4, e2: 16, e3: 3 };
+  const experts: ExpertModule[] = Object.keys(ranks).map((id) => ({ id, factors: new Map() }));
+  const refs = new Map<string, { w: ComposerWeight; values: Float64Array }>();
+  cases.forEach((c, idx) => {
+    const name = `w${idx}`;
+    const { shared, values } = makeShared(c, rand);
+    const w = { name, outDim: c.outDim, inDim: c.inDim, shared };
+    composer.addWeight(w);
+    refs.set(name, { w, values });
+    // Not every expert touches every weight.
+    experts.forEach((e, t) => {
+      if ((idx + t) % 5 !== 4) (e.factors as Map<string, LowRankFactor>).set(name, makeFactor(c.outDim, c.inDim, ranks[e.id]!, rand));
+    });
+  });
+  composer.setExperts(experts);
+  await composer.compose(new Map(Object.entries(routing)), { skipBelow });
+  const results: CheckResult[] = [];
+  for (const [name, { w, values }] of refs) {
+    const gpu = await composer.readOutput(name);
+    let maxAbsErr = 0;
+    let maxAbsRef = 0;
+    for (let o = 0; o < w.outDim; o++) {
+      for (let i = 0; i < w.inDim; i++) {
+        let ref = values[o * w.inDim + i]!;
+        for (const e of experts) {
+          const wt = routing[e.id] ?? 0;
+          const f = e.factors.get(name);
+          if (!f || Math.abs(wt) < skipBelow) continue;
+          let s = 0;
+          for (let k = 0; k < f.rank; k++) s += f.b[o * f.rank + k]! * f.a[k * w.inDim + i]!;
+          ref += wt * s;
+        }
+        maxAbsRef = Math.max(maxAbsRef, Math.abs(ref));
+        maxAbsErr = Math.max(maxAbsErr, Math.abs(gpu[i * w.outDim + o]! - ref));
+      }
+    }
+    results.push({ name, dtype: w.shared.dtype, shape: [w.outDim, w.inDim], maxAbsErr, maxAbsRef, relErr: maxAbsErr / Math.max(maxAbsRef, 1e-30) });
+  }
+  if (gpuErrors.length) throw new Error(`WebGPU errors: ${gpuErrors.join('; ')}`);
+  const recomposedAgain = await composer.compose(new Map(Object.entries(routing)), { skipBelow });
+  const memory = composer.memory();
+  composer.destroy();
+  device.destroy();
+  return { results, recomposedAgain, memory };
+}
+
+(window as unknown as { composerHarness: unknown }).composerHarness = { check };
+document.body.dataset.ready = 'true';

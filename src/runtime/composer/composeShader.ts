@@ -1,0 +1,71 @@
+// WGSL for one composed weight: Wt = dequant(Shared_t) + Σ_k w_k · A[k, :]ᵀ ⊗ Bt[k, :].
+// Everything is stored transposed for ORT's MatMul ([in, out], `out` contiguous), so both the shared
+// read and the output write are coalesced along workgroup x. The rank axis k runs over the active
+// experts' factor rows only (kIdx), which is how experts with a negligible routing weight are skipped.
+
+export type SharedDtype = 'f32' | 'f16' | 'int8';
+export const TILE = 16;
+
+function sharedDecl(dtype: SharedDtype): string {
+  if (dtype === 'f32') return '@group(0) @binding(1) var<storage, read> sharedW: array<f32>;';
+  // f16 and int8 arrive packed in u32 words (2 halves / 4 bytes per word): no shader-f16 needed.
+  const words = '@group(0) @binding(1) var<storage, read> sharedW: array<u32>;';
+  return dtype === 'int8' ? `${words}\n@group(0) @binding(7) var<storage, read> rowScale: array<f32>;` : words;
+}
+
+function sharedLoad(dtype: SharedDtype): string {
+  switch (dtype) {
+    case 'f32':
+      return 'sharedW[e]';
+    case 'f16':
+      return 'unpack2x16float(sharedW[e >> 1u])[e & 1u]';
+    case 'int8':
+      // Sign-extending extract of byte (e & 3) of the word, times the per-output-row scale.
+      return 'f32(extractBits(bitcast<i32>(sharedW[e >> 2u]), 8u * (e & 3u), 8u)) * rowScale[o]';
+  }
+}
+
+export function composeShader(dtype: SharedDtype): string {
+  return /* wgsl */ `
+struct Params { inDim: u32, outDim: u32, activeK: u32, pad: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+${sharedDecl(dtype)}
+@group(0) @binding(2) var<storage, read> bt: array<f32>;     // [R, out]: B transposed, all experts' rows
+@group(0) @binding(3) var<storage, read> a: array<f32>;      // [R, in]
+@group(0) @binding(4) var<storage, read> kIdx: array<u32>;   // active rows of bt / a
+@group(0) @binding(5) var<storage, read> kW: array<f32>;     // routing weight of each active row
+@group(0) @binding(6) var<storage, read_write> outW: array<f32>; // [in, out]
+
+var<workgroup> tB: array<array<f32, ${TILE}>, ${TILE}>; // [k][o]
+var<workgroup> tA: array<array<f32, ${TILE}>, ${TILE}>; // [k][i]
+
+@compute @workgroup_size(${TILE}, ${TILE})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
+  let o = wg.x * ${TILE}u + l.x;
+  let i = wg.y * ${TILE}u + l.y;
+  let rowA = wg.y * ${TILE}u + l.x; // the i this thread loads into tA (coalesced along x)
+  var acc = 0.0;
+  for (var k0 = 0u; k0 < p.activeK; k0 += ${TILE}u) {
+    let kk = k0 + l.y;
+    var vb = 0.0;
+    var va = 0.0;
+    if (kk < p.activeK) {
+      let k = kIdx[kk];
+      if (o < p.outDim) { vb = bt[k * p.outDim + o] * kW[kk]; }
+      if (rowA < p.inDim) { va = a[k * p.inDim + rowA]; }
+    }
+    tB[l.y][l.x] = vb;
+    tA[l.y][l.x] = va;
+    workgroupBarrier();
+    for (var k = 0u; k < ${TILE}u; k++) {
+      acc += tB[k][l.x] * tA[k][l.y];
+    }
+    workgroupBarrier();
+  }
+  if (o < p.outDim && i < p.inDim) {
+    let e = i * p.outDim + o;
+    outW[e] = ${sharedLoad(dtype)} + acc;
+  }
+}
+`;
+}

@@ -1,0 +1,291 @@
+// Composes W = dequant(W_shared) + Σ_t w_t·B_t·A_t for every mergeable weight on the GPU, into
+// buffers an onnxruntime-web session reads directly (same device). See composeShader.ts for the kernel.
+import { composeShader, TILE, type SharedDtype } from './composeShader.ts';
+import {
+  activeExperts,
+  checkFactor,
+  checkWeight,
+  ComposerError,
+  type ComposeOptions,
+  type ComposerWeight,
+  type ExpertModule,
+  type RoutingWeights,
+} from './types.ts';
+
+const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+/** ORT reads the outputs as graph inputs and may copy them: STORAGE|COPY_SRC|COPY_DST. */
+const OUTPUT = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+export type MemoryKind = 'shared' | 'experts' | 'composed' | 'scratch';
+export type MemoryReport = Record<MemoryKind, number> & { buffers: number };
+
+interface WeightSlot {
+  weight: Omit<ComposerWeight, 'shared'> & { dtype: SharedDtype };
+  shared: GPUBuffer;
+  rowScale: GPUBuffer | undefined;
+  output: GPUBuffer;
+  params: GPUBuffer;
+  /** Concatenated factor rows of all experts: Bt [R, out] and A [R, in]; absent while R = 0. */
+  bt: GPUBuffer | undefined;
+  a: GPUBuffer | undefined;
+  kIdx: GPUBuffer | undefined;
+  kW: GPUBuffer | undefined;
+  /** Row range of each expert in bt / a. */
+  ranges: Map<string, [number, number]>;
+  bindGroup: GPUBindGroup | undefined;
+}
+
+/** Pads a typed array's bytes to a multiple of 4 (writeBuffer and u32 packing need it). */
+function padded(view: ArrayBufferView): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  const out = new Uint8Array(Math.max(4, Math.ceil(bytes.length / 4) * 4));
+  out.set(bytes);
+  return out;
+}
+
+/** [rows, cols] row-major → [cols, rows] row-major. */
+function transpose<T extends Float32Array | Uint16Array | Int8Array>(src: T, rows: number, cols: number, make: (n: number) => T): T {
+  const dst = make(src.length);
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    for (let c = 0; c < cols; c++) dst[c * rows + r] = src[base + c]!;
+  }
+  return dst;
+}
+
+export class GpuComposer {
+  private readonly slots = new Map<string, WeightSlot>();
+  private readonly pipelines = new Map<SharedDtype, GPUComputePipeline>();
+  private readonly pending = new Map<SharedDtype, Promise<GPUComputePipeline>>();
+  private experts: ExpertModule[] = [];
+  private lastKey: string | undefined;
+  private readonly bytes = new Map<GPUBuffer, { kind: MemoryKind; size: number }>();
+  private destroyed = false;
+
+  constructor(readonly device: GPUDevice) {}
+
+  /** Uploads one weight's shared part and allocates its composed output. */
+  addWeight(w: ComposerWeight): void {
+    this.live();
+    checkWeight(w);
+    if (this.slots.has(w.name)) throw new ComposerError('DUPLICATE', `weight ${w.name} was added twice`);
+    const n = w.outDim * w.inDim;
+    if (n * 4 > this.device.limits.maxStorageBufferBindingSize) {
+      throw new ComposerError('BUFFER_TOO_LARGE', `${w.name}: ${n * 4} bytes exceed this GPU's storage binding limit (${this.device.limits.maxStorageBufferBindingSize})`);
+    }
+    let data: ArrayBufferView;
+    let rowScale: GPUBuffer | undefined;
+    const s = w.shared;
+    if (s.dtype === 'f32') data = transpose(s.data, w.outDim, w.inDim, (k) => new Float32Array(k));
+    else if (s.dtype === 'f16') data = transpose(s.data, w.outDim, w.inDim, (k) => new Uint16Array(k));
+    else {
+      data = transpose(s.data, w.outDim, w.inDim, (k) => new Int8Array(k));
+      rowScale = this.upload(s.scale, 'shared', `${w.name}.scale`);
+    }
+    const slot: WeightSlot = {
+      weight: { name: w.name, outDim: w.outDim, inDim: w.inDim, dtype: s.dtype },
+      shared: this.upload(data, 'shared', `${w.name}.shared`),
+      rowScale,
+      output: this.alloc(n * 4, OUTPUT, 'composed', `${w.name}.composed`),
+      params: this.alloc(16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'scratch', `${w.name}.params`),
+      bt: undefined,
+      a: undefined,
+      kIdx: undefined,
+      kW: undefined,
+      ranges: new Map(),
+      bindGroup: undefined,
+    };
+    this.slots.set(w.name, slot);
+    this.rebuildFactors(slot);
+  }
+
+  /** Replaces the set of experts (validated against every weight first: nothing changes on error). */
+  setExperts(experts: readonly ExpertModule[]): void {
+    this.live();
+    const ids = new Set<string>();
+    for (const e of experts) {
+      if (ids.has(e.id)) throw new ComposerError('DUPLICATE', `expert "${e.id}" is listed twice`);
+      ids.add(e.id);
+      for (const [name, f] of e.factors) {
+        const slot = this.slots.get(name);
+        if (!slot) throw new ComposerError('UNKNOWN_WEIGHT', `expert "${e.id}" has a factor for ${name}, which is not a mergeable weight of this model`);
+        checkFactor(e.id, { ...slot.weight, shared: { dtype: 'f32', data: new Float32Array(0) } }, f);
+      }
+    }
+    this.experts = [...experts];
+    for (const slot of this.slots.values()) this.rebuildFactors(slot);
+    this.lastKey = undefined;
+  }
+
+  get expertIds(): string[] {
+    return this.experts.map((e) => e.id);
+  }
+
+  /**
+   * Composes every weight for these routing weights. Returns false (and does nothing) when the
+   * effective routing is the one already composed.
+   */
+  async compose(routing: RoutingWeights, options: ComposeOptions = {}): Promise<boolean> {
+    this.live();
+    const { active, key } = activeExperts(routing, this.expertIds, options.skipBelow ?? 1e-3);
+    if (key === this.lastKey) return false;
+    // Compile what this bundle needs first; createComputePipelineAsync rejects with the WGSL error.
+    for (const slot of this.slots.values()) await this.ensurePipeline(slot.weight.dtype);
+    const encoder = this.device.createCommandEncoder({ label: 'twinmerge compose' });
+    const pass = encoder.beginComputePass();
+    for (const slot of this.slots.values()) {
+      const rows: number[] = [];
+      const weights: number[] = [];
+      for (const [id, w] of active) {
+        const range = slot.ranges.get(id);
+        if (!range) continue;
+        for (let k = range[0]; k < range[1]; k++) {
+          rows.push(k);
+          weights.push(w);
+        }
+      }
+      const { outDim, inDim } = slot.weight;
+      this.device.queue.writeBuffer(slot.params, 0, new Uint32Array([inDim, outDim, rows.length, 0]));
+      if (rows.length) {
+        this.device.queue.writeBuffer(slot.kIdx!, 0, new Uint32Array(rows));
+        this.device.queue.writeBuffer(slot.kW!, 0, new Float32Array(weights));
+      }
+      pass.setPipeline(this.pipeline(slot.weight.dtype));
+      pass.setBindGroup(0, this.bindGroup(slot));
+      pass.dispatchWorkgroups(Math.ceil(outDim / TILE), Math.ceil(inDim / TILE));
+    }
+    pass.end();
+    this.device.queue.submit([encoder.finish()]);
+    await this.device.queue.onSubmittedWorkDone();
+    this.lastKey = key;
+    return true;
+  }
+
+  /** The composed weight [in, out] (transposed), for `ort.Tensor.fromGpuBuffer`. */
+  output(name: string): GPUBuffer {
+    const slot = this.slots.get(name);
+    if (!slot) throw new ComposerError('UNKNOWN_WEIGHT', `no mergeable weight named ${name}`);
+    return slot.output;
+  }
+
+  weightNames(): string[] {
+    return [...this.slots.keys()];
+  }
+
+  /** Reads a composed weight back, transposed to [in, out] as on the GPU (tests, the CPU path, debugging). */
+  async readOutput(name: string): Promise<Float32Array> {
+    const src = this.output(name);
+    const staging = this.device.createBuffer({ size: src.size, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(src, 0, staging, 0, src.size);
+    this.device.queue.submit([enc.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  memory(): MemoryReport {
+    const r: MemoryReport = { shared: 0, experts: 0, composed: 0, scratch: 0, buffers: this.bytes.size };
+    for (const { kind, size } of this.bytes.values()) r[kind] += size;
+    return r;
+  }
+
+  destroy(): void {
+    for (const b of this.bytes.keys()) b.destroy();
+    this.bytes.clear();
+    this.slots.clear();
+    this.destroyed = true;
+  }
+
+  private live(): void {
+    if (this.destroyed) throw new ComposerError('DESTROYED', 'the composer was destroyed (bundle unloaded or device lost)');
+  }
+
+  private alloc(size: number, usage: number, kind: MemoryKind, label: string): GPUBuffer {
+    const buffer = this.device.createBuffer({ size: Math.max(4, Math.ceil(size / 4) * 4), usage, label });
+    this.bytes.set(buffer, { kind, size: buffer.size });
+    return buffer;
+  }
+
+  private upload(view: ArrayBufferView, kind: MemoryKind, label: string): GPUBuffer {
+    const data = padded(view);
+    const buffer = this.alloc(data.byteLength, STORAGE, kind, label);
+    this.device.queue.writeBuffer(buffer, 0, data);
+    return buffer;
+  }
+
+  private free(buffer: GPUBuffer | undefined): void {
+    if (!buffer) return;
+    this.bytes.delete(buffer);
+    buffer.destroy();
+  }
+
+  private rebuildFactors(slot: WeightSlot): void {
+    for (const b of [slot.bt, slot.a, slot.kIdx, slot.kW]) this.free(b);
+    slot.bt = slot.a = slot.kIdx = slot.kW = undefined;
+    slot.bindGroup = undefined;
+    slot.ranges.clear();
+    const { name, outDim, inDim } = slot.weight;
+    let total = 0;
+    for (const e of this.experts) {
+      const f = e.factors.get(name);
+      if (!f) continue;
+      slot.ranges.set(e.id, [total, total + f.rank]);
+      total += f.rank;
+    }
+    if (total === 0) return;
+    const bt = new Float32Array(total * outDim);
+    const a = new Float32Array(total * inDim);
+    for (const e of this.experts) {
+      const f = e.factors.get(name);
+      const range = slot.ranges.get(e.id);
+      if (!f || !range) continue;
+      const r = f.rank;
+      for (let k = 0; k < r; k++) {
+        const row = (range[0] + k) * outDim;
+        for (let o = 0; o < outDim; o++) bt[row + o] = f.b[o * r + k]!;
+      }
+      a.set(f.a, range[0] * inDim);
+    }
+    slot.bt = this.upload(bt, 'experts', `${name}.bt`);
+    slot.a = this.upload(a, 'experts', `${name}.a`);
+    slot.kIdx = this.alloc(total * 4, STORAGE, 'scratch', `${name}.kIdx`);
+    slot.kW = this.alloc(total * 4, STORAGE, 'scratch', `${name}.kW`);
+  }
+
+  private async ensurePipeline(dtype: SharedDtype): Promise<void> {
+    if (this.pipelines.has(dtype)) return;
+    let p = this.pending.get(dtype);
+    if (!p) {
+      const module = this.device.createShaderModule({ code: composeShader(dtype), label: `compose-${dtype}` });
+      p = this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `compose-${dtype}` });
+      this.pending.set(dtype, p);
+    }
+    this.pipelines.set(dtype, await p);
+  }
+
+  private pipeline(dtype: SharedDtype): GPUComputePipeline {
+    const p = this.pipelines.get(dtype);
+    if (!p) throw new Error(`compose pipeline for ${dtype} was not compiled`);
+    return p;
+  }
+
+  private bindGroup(slot: WeightSlot): GPUBindGroup {
+    if (slot.bindGroup) return slot.bindGroup;
+    // With no expert rows the factor bindings still need (storage) buffers; activeK = 0 means they are never read.
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: slot.params } },
+      { binding: 1, resource: { buffer: slot.shared } },
+      { binding: 2, resource: { buffer: slot.bt ?? slot.shared } },
+      { binding: 3, resource: { buffer: slot.a ?? slot.shared } },
+      { binding: 4, resource: { buffer: slot.kIdx ?? slot.shared } },
+      { binding: 5, resource: { buffer: slot.kW ?? slot.shared } },
+      { binding: 6, resource: { buffer: slot.output } },
+    ];
+    if (slot.rowScale) entries.push({ binding: 7, resource: { buffer: slot.rowScale } });
+    slot.bindGroup = this.device.createBindGroup({ layout: this.pipeline(slot.weight.dtype).getBindGroupLayout(0), entries });
+    return slot.bindGroup;
+  }
+}
