@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLE_FORMAT } from '../core/bundle/manifest.ts';
+import { BundleLoadError, loadBundle, type LoadProgress } from './bundleLoader.ts';
+
+// A real HTTP server on loopback serving an in-memory bundle.
+const files = new Map<string, Buffer>();
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+function put(path: string, size: number) {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) b[i] = (i * 31 + path.length) & 0xff;
+  files.set(path, b);
+}
+['model.onnx', 'tokenizer.json', 'shared.safetensors', 'router.safetensors', 'experts/add.safetensors'].forEach((p, i) => put(p, 1000 + i * 70_000));
+
+function manifest(overrides: (m: Record<string, unknown>) => void = () => {}) {
+  const m: Record<string, unknown> = {
+    format: BUNDLE_FORMAT,
+    version: 1,
+    createdBy: 'test',
+    architecture: { model_type: 'llama', hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, vocab_size: 260 },
+    graph: 'model.onnx',
+    tokenizer: { files: ['tokenizer.json'] },
+    merge: { method: 'task_arithmetic', lambda: 0.3, params: {} },
+    shared: { file: 'shared.safetensors', dtype: 'f32' },
+    experts: [{ id: 'add', name: 'Add', description: '', rank: 4, rankPolicy: 'fixed', file: 'experts/add.safetensors', bytes: 1, examplePrompts: ['1+1'], source: { kind: 'full', path: 'x' } }],
+    router: { file: 'router.safetensors', feature: { kind: 'mean_last_hidden', size: 8 }, labels: ['add'], hidden: [], temperature: 1 },
+    files: [...files].map(([path, b]) => ({ path, bytes: b.length, sha256: sha(b) })),
+    provenance: [],
+  };
+  overrides(m);
+  return JSON.stringify(m);
+}
+
+let server: Server;
+let base = '';
+let manifestText = manifest();
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const path = decodeURIComponent((req.url ?? '').replace(/^\/bundle\//, ''));
+    if (path === 'manifest.json') return void res.end(manifestText);
+    const b = files.get(path);
+    if (!b) return void res.writeHead(404).end();
+    res.end(b);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/bundle`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+describe('loadBundle', () => {
+  it('loads every file with monotone progress and verified checksums', async () => {
+    manifestText = manifest();
+    const progress: LoadProgress[] = [];
+    const b = await loadBundle(base, { onProgress: (p) => progress.push(p) });
+    expect([...b.files.keys()].sort()).toEqual([...files.keys()].sort());
+    for (const [p, data] of b.files) expect(Buffer.from(data).equals(files.get(p)!)).toBe(true);
+    const total = [...files.values()].reduce((s, f) => s + f.length, 0);
+    expect(progress.at(-1)).toEqual({ stage: 'done', loadedBytes: total, totalBytes: total });
+    for (let i = 1; i < progress.length; i++) expect(progress[i]!.loadedBytes).toBeGreaterThanOrEqual(progress[i - 1]!.loadedBytes);
+    expect(new Set(progress.map((p) => p.stage))).toEqual(new Set(['manifest', 'download', 'verify', 'done']));
+  });
+
+  it('names the file whose checksum or size is wrong', async () => {
+    manifestText = manifest((m) => {
+      (m.files as { path: string; sha256: string }[]).find((f) => f.path === 'router.safetensors')!.sha256 = '0'.repeat(64);
+    });
+    await expect(loadBundle(base)).rejects.toMatchObject({ code: 'CHECKSUM', file: 'router.safetensors' });
+    manifestText = manifest((m) => {
+      (m.files as { path: string; bytes: number }[]).find((f) => f.path === 'model.onnx')!.bytes = 10;
+    });
+    await expect(loadBundle(base)).rejects.toMatchObject({ code: 'SIZE', file: 'model.onnx' });
+  });
+
+  it('reports a missing file and an invalid manifest clearly', async () => {
+    manifestText = manifest((m) => {
+      (m.files as { path: string }[]).push({ path: 'missing.bin', bytes: 1, sha256: 'a'.repeat(64) } as never);
+    });
+    const err = await loadBundle(base).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BundleLoadError);
+    expect(String(err)).toMatch(/missing\.bin: HTTP 404/);
+    manifestText = '{"format": "twinmerge-bundle", "version": 1}';
+    await expect(loadBundle(base)).rejects.toMatchObject({ code: 'MANIFEST', file: 'manifest.json' });
+  });
+
+  it('can be cancelled', async () => {
+    manifestText = manifest();
+    const ac = new AbortController();
+    const p = loadBundle(base, { signal: ac.signal, onProgress: (e) => e.stage === 'download' && ac.abort() });
+    await expect(p).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+});
