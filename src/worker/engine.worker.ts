@@ -17,10 +17,8 @@ scope.onmessage = async (event: MessageEvent<WorkerRequest>) => {
       case 'probe':
         reply({ id: req.id, type: 'probe-result', backend: await probeBackend(req.preference) });
         break;
-      default: {
-        const unknown: never = req.type;
-        reply({ id: (req as WorkerRequest).id, type: 'error', error: { code: 'UNKNOWN_REQUEST', message: `Unknown request ${String(unknown)}` } });
-      }
+      default:
+        reply({ id: req.id, type: 'error', error: { code: 'NOT_READY', message: `"${req.type}" needs a loaded bundle; none is loaded yet.` } });
     }
   } catch (e) {
     reply({ id: req.id, type: 'error', error: { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) } });

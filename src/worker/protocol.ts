@@ -1,19 +1,146 @@
 // The typed messages between the UI thread and the engine worker. The UI imports only these types.
+// Every request carries an id; the worker answers with zero or more events for that id (progress,
+// routing, tokens) and then exactly one final message (a result or an error).
 import type { BackendInfo, BackendPreference } from '../runtime/backendProbe.ts';
+import type { LoadProgress } from '../runtime/bundleLoader.ts';
 
-export type { BackendInfo, BackendPreference };
+export type { BackendInfo, BackendPreference, LoadProgress };
 
-export type WorkerRequest = { id: number } & { type: 'probe'; preference: BackendPreference };
+export interface ChatTurn {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+export interface GenerationSettings {
+  /** 0 = greedy. */
+  temperature: number;
+  /** 0 = off. */
+  topK: number;
+  /** 1 = off. */
+  topP: number;
+  maxNewTokens: number;
+  /** Softmax temperature of the router. */
+  routingTemperature: number;
+  /** Keep only the k most likely experts (renormalized); 0 = all. */
+  routingTopK: number;
+  seed: number;
+}
+
+export const DEFAULT_SETTINGS: GenerationSettings = {
+  temperature: 0,
+  topK: 0,
+  topP: 1,
+  maxNewTokens: 48,
+  routingTemperature: 1,
+  routingTopK: 0,
+  seed: 0,
+};
+
+/** Which weights answer: the per-message composition, one expert's own fine-tuned weights, or the shared merge alone. */
+export type Variant = { kind: 'twin' } | { kind: 'expert'; expertId: string } | { kind: 'static' };
+
+export interface ExpertInfo {
+  id: string;
+  name: string;
+  description: string;
+  rank: number;
+  bytes: number;
+  /** Shipped in the bundle, or added by the user in this browser. */
+  origin: 'bundle' | 'custom';
+  /** What the file was: twinmerge expert module or PEFT LoRA adapter. */
+  format: 'twinmerge' | 'peft';
+  enabled: boolean;
+  examplePrompts: string[];
+  /** The bundle ships this expert's own full weights (compare view). */
+  hasFullWeights: boolean;
+}
+
+export interface Timings {
+  routeMs: number;
+  composeMs: number;
+  /** From the request to the first generated token. */
+  firstTokenMs: number;
+  tokensPerSecond: number;
+  promptTokens: number;
+  generatedTokens: number;
+}
+
+export interface MemoryReport {
+  shared: number;
+  composed: number;
+  experts: number;
+  kvCache: number;
+  buffers: number;
+}
+
+export interface BundleInfo {
+  url: string;
+  name: string;
+  backend: BackendInfo;
+  experts: ExpertInfo[];
+  mergeMethod: string;
+  lambda: number;
+  memory: MemoryReport;
+}
+
+export interface DroppedFile {
+  name: string;
+  bytes: Uint8Array<ArrayBuffer>;
+}
+
+export type WorkerRequestBody =
+  | { type: 'probe'; preference: BackendPreference }
+  | { type: 'load'; url: string; preference: BackendPreference }
+  | { type: 'generate'; history: ChatTurn[]; settings: GenerationSettings; variant: Variant }
+  | { type: 'cancel'; target: number }
+  | { type: 'route'; text: string; settings: GenerationSettings }
+  | { type: 'add-expert'; id: string; name: string; description: string; examplePrompts: string[]; files: DroppedFile[] }
+  | { type: 'remove-expert'; id: string }
+  | { type: 'set-expert-enabled'; id: string; enabled: boolean }
+  | { type: 'memory' };
+
+export type WorkerRequest = WorkerRequestBody & { id: number };
 
 export interface WorkerError {
   code: string;
   message: string;
+  /** The file (and tensor) the problem is in, for bad input. */
+  file?: string;
+  tensor?: string;
 }
 
-export type WorkerResponse =
-  | { id: number; type: 'probe-result'; backend: BackendInfo }
-  | { id: number; type: 'error'; error: WorkerError };
+export interface GenerationDone {
+  text: string;
+  finishReason: string;
+  routing: Record<string, number>;
+  timings: Timings;
+  variant: Variant;
+}
 
-export type ResponseFor<T extends WorkerRequest['type']> = T extends 'probe'
-  ? Extract<WorkerResponse, { type: 'probe-result' }>
-  : never;
+/** Non-final messages for a request. */
+export type WorkerEvent =
+  | { id: number; type: 'load-progress'; progress: LoadProgress }
+  | { id: number; type: 'routed'; routing: Record<string, number>; routeMs: number; composeMs: number }
+  | { id: number; type: 'token'; textDelta: string };
+
+/** Final messages, by request type. */
+export interface FinalFor {
+  probe: { type: 'probe-result'; backend: BackendInfo };
+  load: { type: 'loaded'; bundle: BundleInfo };
+  generate: { type: 'generated'; result: GenerationDone };
+  cancel: { type: 'ok' };
+  route: { type: 'routing'; routing: Record<string, number>; routeMs: number };
+  'add-expert': { type: 'experts'; experts: ExpertInfo[]; trainMs: number };
+  'remove-expert': { type: 'experts'; experts: ExpertInfo[]; trainMs: number };
+  'set-expert-enabled': { type: 'experts'; experts: ExpertInfo[]; trainMs: number };
+  memory: { type: 'memory-report'; memory: MemoryReport };
+}
+
+export type WorkerFinal = { [K in keyof FinalFor]: FinalFor[K] & { id: number } }[keyof FinalFor] | { id: number; type: 'error'; error: WorkerError };
+
+/** Messages the worker sends on its own (id 0). */
+export type WorkerNotice = { id: 0; type: 'notice'; level: 'info' | 'warning'; message: string; backend?: BackendInfo };
+
+export type WorkerResponse = WorkerEvent | WorkerFinal | WorkerNotice;
+
+export const FINAL_TYPES = new Set(['probe-result', 'loaded', 'generated', 'ok', 'routing', 'experts', 'memory-report', 'error']);
