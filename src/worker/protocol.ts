@@ -4,7 +4,12 @@
 import type { BackendInfo, BackendPreference } from '../runtime/backendProbe.ts';
 import type { LoadProgress } from '../runtime/bundleLoader.ts';
 
-export type { BackendInfo, BackendPreference, LoadProgress };
+export type { BackendInfo, BackendPreference };
+
+/** Loading a bundle: the download stages, then what the worker does with the files. */
+export interface EngineLoadProgress extends Omit<LoadProgress, 'stage'> {
+  stage: LoadProgress['stage'] | 'upload' | 'session' | 'tokenizer';
+}
 
 export interface ChatTurn {
   role: 'user' | 'assistant';
@@ -88,12 +93,27 @@ export interface DroppedFile {
   bytes: Uint8Array<ArrayBuffer>;
 }
 
+/** What dropped files turned out to be, already checked against the loaded bundle's shapes. */
+export interface InspectedExpert {
+  format: 'twinmerge' | 'peft';
+  rank: number;
+  bytes: number;
+  /** Suggestions from the files' metadata (the user may change them). */
+  id: string;
+  name: string;
+  description: string;
+  examplePrompts: string[];
+  /** The weights the expert changes. */
+  tensors: number;
+}
+
 export type WorkerRequestBody =
   | { type: 'probe'; preference: BackendPreference }
   | { type: 'load'; url: string; preference: BackendPreference }
   | { type: 'generate'; history: ChatTurn[]; settings: GenerationSettings; variant: Variant }
   | { type: 'cancel'; target: number }
   | { type: 'route'; text: string; settings: GenerationSettings }
+  | { type: 'inspect-expert'; files: DroppedFile[] }
   | { type: 'add-expert'; id: string; name: string; description: string; examplePrompts: string[]; files: DroppedFile[] }
   | { type: 'remove-expert'; id: string }
   | { type: 'set-expert-enabled'; id: string; enabled: boolean }
@@ -119,7 +139,7 @@ export interface GenerationDone {
 
 /** Non-final messages for a request. */
 export type WorkerEvent =
-  | { id: number; type: 'load-progress'; progress: LoadProgress }
+  | { id: number; type: 'load-progress'; progress: EngineLoadProgress }
   | { id: number; type: 'routed'; routing: Record<string, number>; routeMs: number; composeMs: number }
   | { id: number; type: 'token'; textDelta: string };
 
@@ -130,6 +150,7 @@ export interface FinalFor {
   generate: { type: 'generated'; result: GenerationDone };
   cancel: { type: 'ok' };
   route: { type: 'routing'; routing: Record<string, number>; routeMs: number };
+  'inspect-expert': { type: 'inspected'; expert: InspectedExpert };
   'add-expert': { type: 'experts'; experts: ExpertInfo[]; trainMs: number };
   'remove-expert': { type: 'experts'; experts: ExpertInfo[]; trainMs: number };
   'set-expert-enabled': { type: 'experts'; experts: ExpertInfo[]; trainMs: number };
@@ -143,4 +164,4 @@ export type WorkerNotice = { id: 0; type: 'notice'; level: 'info' | 'warning'; m
 
 export type WorkerResponse = WorkerEvent | WorkerFinal | WorkerNotice;
 
-export const FINAL_TYPES = new Set(['probe-result', 'loaded', 'generated', 'ok', 'routing', 'experts', 'memory-report', 'error']);
+export const FINAL_TYPES = new Set(['inspected', 'probe-result', 'loaded', 'generated', 'ok', 'routing', 'experts', 'memory-report', 'error']);

@@ -1,24 +1,128 @@
-export function ChatPanel() {
+import { useEffect, useRef, useState, type RefObject } from 'react';
+import type { ChatTurn, ExpertInfo, GenerationSettings } from '../../worker/protocol.ts';
+import type { EngineClient } from '../engineClient.ts';
+import type { ChatMessage, Conversation } from '../storage.ts';
+import { MessageView } from './MessageView.tsx';
+
+interface Props {
+  conversation: Conversation | null;
+  experts: ExpertInfo[];
+  settings: GenerationSettings;
+  client: RefObject<EngineClient | null>;
+  ready: boolean;
+  appendMessage: (conversationId: string, m: Omit<ChatMessage, 'id'>) => string;
+  patchMessage: (conversationId: string, messageId: string, f: (m: ChatMessage) => ChatMessage) => void;
+}
+
+export function ChatPanel({ conversation, experts, settings, client, ready, appendMessage, patchMessage }: Props) {
+  const [draft, setDraft] = useState('');
+  const [running, setRunning] = useState<number | null>(null);
+  const logRef = useRef<HTMLDivElement>(null);
+  const messages = conversation?.messages ?? [];
+
+  useEffect(() => {
+    logRef.current?.scrollTo({ top: logRef.current.scrollHeight });
+  }, [messages.length, messages.at(-1)?.content]);
+
+  const send = async () => {
+    const text = draft.trim();
+    const engine = client.current;
+    if (!text || !conversation || !engine || running !== null) return;
+    const history: ChatTurn[] = [
+      ...messages.filter((m) => m.status !== 'error' && m.content).map((m) => ({ role: m.role, content: m.content })),
+      { role: 'user', content: text },
+    ];
+    const cid = conversation.id;
+    appendMessage(cid, { role: 'user', content: text });
+    const aid = appendMessage(cid, { role: 'assistant', content: '', status: 'streaming' });
+    setDraft('');
+    const req = engine.send({ type: 'generate', history, settings, variant: { kind: 'twin' } }, (e) => {
+      if (e.type === 'routed') patchMessage(cid, aid, (m) => ({ ...m, routing: e.routing }));
+      else if (e.type === 'token') patchMessage(cid, aid, (m) => ({ ...m, content: m.content + e.textDelta }));
+    });
+    setRunning(req.id);
+    try {
+      const { result } = await req.done;
+      patchMessage(cid, aid, (m) => ({
+        ...m,
+        content: result.text,
+        routing: result.routing,
+        timings: result.timings,
+        status: result.finishReason === 'aborted' ? 'stopped' : 'done',
+      }));
+    } catch (e) {
+      // The user's message stays; the failed answer says why.
+      patchMessage(cid, aid, (m) => ({ ...m, status: 'error', error: e instanceof Error ? e.message : String(e) }));
+    } finally {
+      setRunning(null);
+    }
+  };
+
+  const stop = () => {
+    if (running !== null) void client.current?.request({ type: 'cancel', target: running });
+  };
+
   return (
     <section className="chat" aria-label="Chat">
-      <div className="chat-log" aria-live="polite">
-        <div className="chat-empty">
-          <h2>Ask the merged model</h2>
-          <p>
-            Each message is routed to the experts it needs; their low-rank modules are added to the shared merged
-            weights on your GPU before the answer is generated.
-          </p>
-          <p className="muted">No bundle is loaded yet.</p>
-        </div>
+      <div className="chat-log" ref={logRef} aria-live="polite">
+        {messages.length === 0 ? (
+          <div className="chat-empty">
+            <h2>Ask the merged model</h2>
+            <p>
+              Each message is routed to the experts it needs; their low-rank modules are added to the shared merged
+              weights on your GPU before the answer is generated.
+            </p>
+            {experts.length > 0 && (
+              <ul className="suggestions" aria-label="Example prompts">
+                {experts
+                  .filter((e) => e.enabled)
+                  .map((e) => (
+                    <li key={e.id}>
+                      <button type="button" onClick={() => setDraft(e.examplePrompts[0] ?? '')}>
+                        {e.examplePrompts[0]}
+                      </button>
+                    </li>
+                  ))}
+              </ul>
+            )}
+          </div>
+        ) : (
+          messages.map((m) => <MessageView key={m.id} m={m} experts={experts} />)
+        )}
       </div>
-      <form className="chat-input" onSubmit={(e) => e.preventDefault()}>
+      <form
+        className="chat-input"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void send();
+        }}
+      >
         <label htmlFor="prompt" className="visually-hidden">
           Message
         </label>
-        <textarea id="prompt" rows={2} placeholder="Load a bundle to start chatting" disabled />
-        <button type="submit" disabled>
-          Send
-        </button>
+        <textarea
+          id="prompt"
+          rows={2}
+          value={draft}
+          placeholder={ready ? 'Ask something (Enter to send, Shift+Enter for a new line)' : 'Loading the model…'}
+          disabled={!ready}
+          onChange={(e) => setDraft(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && !e.shiftKey) {
+              e.preventDefault();
+              void send();
+            }
+          }}
+        />
+        {running !== null ? (
+          <button type="button" className="stop" onClick={stop}>
+            Stop
+          </button>
+        ) : (
+          <button type="submit" disabled={!ready || !draft.trim()}>
+            Send
+          </button>
+        )}
       </form>
     </section>
   );

@@ -1,30 +1,40 @@
 import { describeBackend } from '../../runtime/backendProbe.ts';
-import type { BackendState } from '../useBackend.ts';
+import type { BackendInfo, MemoryReport } from '../../worker/protocol.ts';
+import type { Notice } from '../useEngine.ts';
 
-export function StatusBar({ backend }: { backend: BackendState }) {
-  let text: string;
+const mb = (n: number) => `${(n / (1 << 20)).toFixed(1)} MB`;
+
+export function StatusBar({ backend, memory, notice, offline }: { backend: BackendInfo | null; memory: MemoryReport | null; notice: Notice | null; offline: boolean }) {
+  const kind = backend?.kind ?? 'probing';
   let detail = '';
-  let kind: string;
-  if (backend.status === 'probing') {
-    text = 'Looking for a WebGPU adapter…';
-    kind = 'probing';
-  } else if (backend.status === 'failed') {
-    text = 'The engine worker failed to start';
-    detail = backend.message;
-    kind = 'failed';
-  } else {
-    text = describeBackend(backend.backend);
-    kind = backend.backend.kind;
-    if (backend.backend.kind === 'wasm') detail = `WebGPU unavailable — running on WASM. ${backend.backend.reason}`;
-    else if (backend.backend.isSoftware) detail = 'Software adapter: results are correct but generation is slow.';
-  }
+  if (backend?.kind === 'wasm') detail = `WebGPU unavailable — running on WASM. ${backend.reason}`;
+  else if (backend?.kind === 'webgpu' && backend.isSoftware) detail = 'Software adapter: results are correct but generation is slow.';
   return (
     <footer className="status-bar" role="status" aria-live="polite">
       <span className={`backend-dot backend-${kind}`} aria-hidden="true" />
       <span data-testid="backend" data-backend-kind={kind}>
-        {text}
+        {backend ? describeBackend(backend) : 'Looking for a WebGPU adapter…'}
       </span>
-      {detail && <span className="status-detail" data-testid="backend-detail">{detail}</span>}
+      {detail && (
+        <span className="status-detail" data-testid="backend-detail">
+          {detail}
+        </span>
+      )}
+      {memory && (
+        <span className="status-detail" data-testid="memory">
+          GPU memory: shared {mb(memory.shared)} · experts {mb(memory.experts)} · composed {mb(memory.composed)} · KV {mb(memory.kvCache)}
+        </span>
+      )}
+      {offline && (
+        <span className="status-offline" data-testid="offline">
+          Offline — serving from cache
+        </span>
+      )}
+      {notice && (
+        <span className={`status-notice notice-${notice.level}`} data-testid="notice">
+          {notice.message}
+        </span>
+      )}
     </footer>
   );
 }

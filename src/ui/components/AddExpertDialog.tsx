@@ -1,0 +1,82 @@
+import { useState } from 'react';
+import type { InspectedExpert } from '../../worker/protocol.ts';
+
+interface Meta {
+  id: string;
+  name: string;
+  description: string;
+  examplePrompts: string[];
+}
+
+interface Props {
+  inspected: InspectedExpert;
+  takenIds: string[];
+  onCancel: () => void;
+  onConfirm: (m: Meta) => Promise<void>;
+}
+
+const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64) || 'expert';
+
+export function AddExpertDialog({ inspected, takenIds, onCancel, onConfirm }: Props) {
+  const [name, setName] = useState(inspected.name);
+  const [description, setDescription] = useState(inspected.description);
+  const [prompts, setPrompts] = useState(inspected.examplePrompts.join('\n'));
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const list = prompts.split('\n').map((p) => p.trim()).filter(Boolean);
+  const id = slug(name);
+  const problem = !name.trim() ? 'Give the expert a name.' : takenIds.includes(id) ? `An expert called "${id}" exists already.` : list.length < 4 ? 'Give at least 4 example prompts (one per line) so the router can learn the task.' : null;
+
+  return (
+    <div className="dialog-backdrop">
+      <form
+        className="dialog"
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby="add-expert-title"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          if (problem) return;
+          setBusy(true);
+          setError(null);
+          try {
+            await onConfirm({ id, name: name.trim(), description: description.trim(), examplePrompts: list });
+          } catch (err) {
+            setError(err instanceof Error ? err.message : String(err));
+            setBusy(false);
+          }
+        }}
+      >
+        <h2 id="add-expert-title">Add expert</h2>
+        <p className="muted">
+          {inspected.format === 'peft' ? 'PEFT LoRA adapter' : 'twinmerge expert'} · rank {inspected.rank} · {inspected.tensors} weights · checked against this model&apos;s shapes.
+        </p>
+        <label>
+          Name
+          <input value={name} onChange={(e) => setName(e.target.value)} autoFocus />
+        </label>
+        <label>
+          Description
+          <input value={description} onChange={(e) => setDescription(e.target.value)} />
+        </label>
+        <label>
+          Example prompts (one per line; the router learns the task from them)
+          <textarea rows={6} value={prompts} onChange={(e) => setPrompts(e.target.value)} />
+        </label>
+        {(problem || error) && (
+          <p className="dialog-error" role="alert">
+            {error ?? problem}
+          </p>
+        )}
+        <div className="dialog-actions">
+          <button type="button" onClick={onCancel} disabled={busy}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={busy || problem !== null}>
+            {busy ? 'Teaching the router…' : 'Add expert'}
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}

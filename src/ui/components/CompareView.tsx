@@ -1,0 +1,104 @@
+import { diffChars } from 'diff';
+import { useState, type RefObject } from 'react';
+import type { ExpertInfo, GenerationDone, GenerationSettings, Variant } from '../../worker/protocol.ts';
+import type { EngineClient } from '../engineClient.ts';
+import { RoutingBars } from './RoutingBars.tsx';
+import { TimingsLine } from './TimingsLine.tsx';
+
+interface Column {
+  key: 'twin' | 'expert' | 'static';
+  title: string;
+  subtitle: string;
+  result: GenerationDone | null;
+  error?: string;
+}
+
+/** The answer with the characters that differ from the reference (the fine-tuned expert's) marked. */
+function Highlighted({ text, reference }: { text: string; reference: string | null }) {
+  if (reference === null || reference === text) return <>{text}</>;
+  return (
+    <>
+      {diffChars(reference, text).map((part, i) =>
+        part.removed ? null : part.added ? (
+          <mark key={i} className="diff" title="differs from the fine-tuned expert">
+            {part.value}
+          </mark>
+        ) : (
+          <span key={i}>{part.value}</span>
+        ),
+      )}
+    </>
+  );
+}
+
+export function CompareView({ client, experts, settings, ready }: { client: RefObject<EngineClient | null>; experts: ExpertInfo[]; settings: GenerationSettings; ready: boolean }) {
+  const [prompt, setPrompt] = useState('');
+  const [columns, setColumns] = useState<Column[]>([]);
+  const [busy, setBusy] = useState(false);
+  const names = new Map(experts.map((e) => [e.id, e.name]));
+
+  const run = async () => {
+    const engine = client.current;
+    const text = prompt.trim();
+    if (!engine || !text) return;
+    setBusy(true);
+    const history = [{ role: 'user' as const, content: text }];
+    const gen = (variant: Variant) => engine.request({ type: 'generate', history, settings, variant }).then((r) => r.result);
+    const cols: Column[] = [
+      { key: 'twin', title: 'Twin-Merging', subtitle: 'shared + routed exclusive modules', result: null },
+      { key: 'expert', title: 'Fine-tuned expert', subtitle: 'the expert the router picked', result: null },
+      { key: 'static', title: 'Static merge', subtitle: 'shared weights only', result: null },
+    ];
+    setColumns(cols);
+    const set = (key: Column['key'], patch: Partial<Column>) => setColumns((cs) => cs.map((c) => (c.key === key ? { ...c, ...patch } : c)));
+    try {
+      const twin = await gen({ kind: 'twin' });
+      set('twin', { result: twin });
+      const top = Object.entries(twin.routing).sort((a, b) => b[1] - a[1])[0]?.[0];
+      const topInfo = experts.find((e) => e.id === top);
+      if (top && topInfo?.hasFullWeights) {
+        set('expert', { subtitle: `${names.get(top) ?? top} (its own fine-tuned weights)`, result: await gen({ kind: 'expert', expertId: top }) });
+      } else {
+        set('expert', { error: top ? `The bundle does not ship ${names.get(top) ?? top}'s full weights.` : 'No expert was routed.' });
+      }
+      set('static', { result: await gen({ kind: 'static' }) });
+    } catch (e) {
+      setColumns((cs) => cs.map((c) => (c.result || c.error ? c : { ...c, error: e instanceof Error ? e.message : String(e) })));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const reference = columns.find((c) => c.key === 'expert')?.result?.text ?? null;
+  return (
+    <section className="compare" aria-label="Compare">
+      <form
+        className="compare-input"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void run();
+        }}
+      >
+        <label htmlFor="compare-prompt">Prompt to compare</label>
+        <input id="compare-prompt" value={prompt} onChange={(e) => setPrompt(e.target.value)} placeholder="e.g. What is 23 + 45?" disabled={!ready} />
+        <button type="submit" disabled={!ready || busy || !prompt.trim()}>
+          {busy ? 'Answering…' : 'Compare'}
+        </button>
+      </form>
+      <div className="compare-grid">
+        {columns.map((c) => (
+          <article key={c.key} className="compare-col" data-testid={`compare-${c.key}`} aria-label={c.title}>
+            <h3>{c.title}</h3>
+            <p className="muted">{c.subtitle}</p>
+            <div className="compare-answer" data-testid={`compare-${c.key}-answer`}>
+              {c.error ? <span className="message-error">{c.error}</span> : c.result ? <Highlighted text={c.result.text} reference={c.key === 'expert' ? null : reference} /> : <span className="typing">…</span>}
+            </div>
+            {c.result && c.key === 'twin' && <RoutingBars routing={c.result.routing} experts={experts} />}
+            {c.result && <TimingsLine t={c.result.timings} />}
+          </article>
+        ))}
+      </div>
+      {columns.length === 0 && <p className="muted compare-hint">One prompt, three answers side by side: the per-message merge, the fine-tuned expert it approximates, and the static merge without exclusive modules. Characters that differ from the expert&apos;s answer are highlighted.</p>}
+    </section>
+  );
+}
