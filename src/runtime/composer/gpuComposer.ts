@@ -168,6 +168,14 @@ export class GpuComposer {
     return slot.output;
   }
 
+  /** Replaces one composed weight (graph layout [in, out]) until the next compose: e.g. an expert's own full weights. */
+  overwrite(name: string, graphLayout: Float32Array): void {
+    const out = this.output(name);
+    if (graphLayout.byteLength > out.size) throw new ComposerError('SHAPE_MISMATCH', `${name}: ${graphLayout.length} values do not fit its ${out.size} bytes`);
+    this.device.queue.writeBuffer(out, 0, graphLayout.buffer, graphLayout.byteOffset, graphLayout.byteLength);
+    this.lastKey = undefined;
+  }
+
   weightNames(): string[] {
     return [...this.slots.keys()];
   }
