@@ -1,0 +1,15 @@
+export { symmetricEigen, type SymmetricEigen } from './eigen.ts';
+export {
+  truncatedSvd,
+  singularValues,
+  energyCurve,
+  chooseSvdMethod,
+  multiplyFactors,
+  factorError,
+  eckartYoungError,
+  frobenius2,
+  type LowRankFactors,
+  type SvdOptions,
+  type Matrix64,
+} from './svd.ts';
+export { allocateRanksByBudget, rankForEnergy, fixedRank, factorBytes, type RankCandidate, type BudgetOptions, type RankAllocation } from './rank.ts';

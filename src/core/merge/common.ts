@@ -1,0 +1,165 @@
+// Building blocks shared by the merge methods: input checks, magnitude trim, DARE drop, TIES election.
+import { z } from 'zod';
+import { Rng, deriveSeed } from '../tensor/random.ts';
+import { MergeParamsError, type MergeContext } from './types.ts';
+
+export function parseWith<T>(method: string, schema: z.ZodType<T>, raw: unknown): T {
+  const r = schema.safeParse(raw ?? {});
+  if (!r.success) {
+    const msg = r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(params)'}: ${i.message}`).join('; ');
+    throw new MergeParamsError(method, msg);
+  }
+  return r.data;
+}
+
+export const Lambda = z.number().finite().min(0);
+export const Density = z.number().finite().gt(0).max(1);
+export const DropRate = z.number().finite().min(0).lt(1);
+export const Seed = z.number().int().min(0).max(0xffffffff);
+
+/** Checks the deltas: at least one, equal lengths, finite values. Returns the common length. */
+export function checkDeltas(method: string, deltas: readonly Float32Array[], ctx: MergeContext): number {
+  if (deltas.length === 0) throw new MergeParamsError(method, `${ctx.name}: no task vectors to merge`);
+  const n = deltas[0]!.length;
+  deltas.forEach((d, t) => {
+    if (d.length !== n) throw new MergeParamsError(method, `${ctx.name}: task ${t} has ${d.length} elements, task 0 has ${n}`);
+    for (let i = 0; i < n; i++) {
+      if (!Number.isFinite(d[i]!)) throw new MergeParamsError(method, `${ctx.name}: task ${t} has a non-finite value at index ${i}`);
+    }
+  });
+  return n;
+}
+
+/** Number of entries kept by a magnitude trim: floor(density * n), at least 1 when n > 0. */
+export function keepCount(density: number, n: number): number {
+  if (n === 0) return 0;
+  if (density >= 1) return n;
+  return Math.max(1, Math.floor(density * n));
+}
+
+/**
+ * Keeps the k entries of largest |x| and zeroes the rest (a new array).
+ * Tie rule: among entries whose |x| equals the k-th largest magnitude, the ones with the LOWEST
+ * flat index are kept, so exactly k entries survive and the result is deterministic.
+ * O(n) on average (quickselect on a copy of the magnitudes).
+ */
+export function trimTopK(x: Float32Array, k: number): Float32Array {
+  const n = x.length;
+  if (k >= n) return x.slice();
+  const out = new Float32Array(n);
+  if (k <= 0) return out;
+  const mag = new Float32Array(n);
+  for (let i = 0; i < n; i++) mag[i] = Math.abs(x[i]!);
+  // The k-th largest magnitude = the (n-k)-th smallest (0-based).
+  const thr = quickselect(mag, n - k);
+  let greater = 0;
+  for (let i = 0; i < n; i++) if (Math.abs(x[i]!) > thr) greater++;
+  let equalBudget = k - greater;
+  for (let i = 0; i < n; i++) {
+    const a = Math.abs(x[i]!);
+    if (a > thr) out[i] = x[i]!;
+    else if (a === thr && equalBudget > 0) {
+      out[i] = x[i]!;
+      equalBudget--;
+    }
+  }
+  return out;
+}
+
+/** The k-th smallest value (0-based) of a, reordering a in place (Hoare quickselect, median of 3). */
+export function quickselect(a: Float32Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    // median of three as pivot
+    const x = a[lo]!, y = a[mid]!, z = a[hi]!;
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k]!;
+  }
+  return a[k]!;
+}
+
+/**
+ * DARE: drops each entry with probability p and rescales survivors by 1/(1-p) (a new array).
+ * The random stream is derived from (seed, tensor name, task index), so results do not depend on
+ * the order in which tensors are processed.
+ */
+export function dareDrop(x: Float32Array, p: number, seed: number, name: string, task: number): Float32Array {
+  if (p === 0) return x.slice();
+  const rng = new Rng(deriveSeed(seed, name, task));
+  const keep = 1 - p;
+  const scale = 1 / keep;
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    // uniform in [0,1): keep when u < 1-p, i.e. drop with probability p
+    if (rng.next() < keep) out[i] = x[i]! * scale;
+  }
+  return out;
+}
+
+/**
+ * TIES election and disjoint mean, per parameter j over the (already sparsified) task vectors:
+ *   gamma_j = sgn(sum_t x_t[j])            (sign of the total mass; sgn(0) = 0)
+ *   out[j]  = lambda * mean{ x_t[j] : sgn(x_t[j]) = gamma_j }   (0 when no task agrees)
+ * Zero entries never count as agreeing (they were trimmed/dropped), so the mean is over the tasks
+ * that kept this parameter with the elected sign.
+ */
+export function electAndDisjointMean(xs: readonly Float32Array[], lambda: number): Float32Array {
+  const n = xs[0]!.length;
+  const out = new Float32Array(n);
+  const T = xs.length;
+  for (let j = 0; j < n; j++) {
+    let total = 0;
+    for (let t = 0; t < T; t++) total += xs[t]![j]!;
+    if (total === 0) continue;
+    let sum = 0;
+    let count = 0;
+    if (total > 0) {
+      for (let t = 0; t < T; t++) {
+        const v = xs[t]![j]!;
+        if (v > 0) {
+          sum += v;
+          count++;
+        }
+      }
+    } else {
+      for (let t = 0; t < T; t++) {
+        const v = xs[t]![j]!;
+        if (v < 0) {
+          sum += v;
+          count++;
+        }
+      }
+    }
+    out[j] = count > 0 ? (lambda * sum) / count : 0;
+  }
+  return out;
+}
+
+/** lambda * sum_t x_t, accumulated in float64. */
+export function scaledSum(xs: readonly Float32Array[], lambda: number): Float32Array {
+  const n = xs[0]!.length;
+  const out = new Float32Array(n);
+  for (let j = 0; j < n; j++) {
+    let s = 0;
+    for (let t = 0; t < xs.length; t++) s += xs[t]![j]!;
+    out[j] = lambda * s;
+  }
+  return out;
+}

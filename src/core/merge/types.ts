@@ -1,0 +1,40 @@
+// One interface for every merge method: tensor by tensor, on task vectors (deltas from the base).
+
+/** Where a tensor comes from; the name also seeds per-tensor random streams (DARE). */
+export interface MergeContext {
+  /** The tensor's checkpoint name, e.g. "model.layers.0.self_attn.q_proj.weight". */
+  readonly name: string;
+  readonly shape?: readonly number[];
+}
+
+export type MergeMethodName = 'task_arithmetic' | 'ties' | 'dare' | 'dare_ties';
+
+/** Parameters common to all methods: the scale of the merged task vector (0 = no shared part). */
+export interface BaseMergeParams {
+  readonly lambda: number;
+}
+
+export interface MergeMethod<P extends BaseMergeParams = BaseMergeParams> {
+  readonly name: MergeMethodName;
+  /** One line for --help and the docs. */
+  readonly summary: string;
+  /** Validates raw parameters (from pack.yaml), fills defaults; throws MergeParamsError. */
+  parseParams(raw: unknown): P;
+  /**
+   * merged = f(tau_1..tau_T) for one tensor (all deltas the same length). The result is the delta
+   * to ADD to the base: theta_shared = theta_0 + merged. Inputs are not modified.
+   */
+  merge(deltas: readonly Float32Array[], params: P, ctx: MergeContext): Float32Array;
+  /** The parameters as recorded in the bundle manifest's merge.params (lambda is recorded apart). */
+  manifestParams(params: P): Record<string, number | string | boolean>;
+}
+
+export class MergeParamsError extends Error {
+  constructor(
+    readonly method: string,
+    message: string,
+  ) {
+    super(`merge method "${method}": ${message}`);
+    this.name = 'MergeParamsError';
+  }
+}

@@ -1,0 +1,52 @@
+// A minimal dense float32 tensor: shape + row-major data. Enough for the method's math;
+// the safetensors codec has its own (dtype-carrying) Tensor type.
+
+export interface F32Tensor {
+  readonly shape: readonly number[];
+  /** Row-major (C order) values. */
+  readonly data: Float32Array;
+}
+
+/** Number of elements of a shape ([] is a scalar: 1). */
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new RangeError(`bad dimension ${d} in shape [${shape.join(', ')}]`);
+    n *= d;
+  }
+  return n;
+}
+
+export function tensor(shape: readonly number[], data?: Float32Array): F32Tensor {
+  const n = numel(shape);
+  const d = data ?? new Float32Array(n);
+  if (d.length !== n) throw new RangeError(`data has ${d.length} elements, shape [${shape.join(', ')}] needs ${n}`);
+  return { shape: [...shape], data: d };
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+export function shapeString(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** Throws if any element is NaN or ±Inf, naming the tensor and the first bad index. */
+export function assertFinite(data: ArrayLike<number>, what: string): void {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (!Number.isFinite(v)) throw new RangeError(`${what}: non-finite value ${v} at index ${i}`);
+  }
+}
+
+/** Row-major transpose of a [rows, cols] matrix into [cols, rows]. */
+export function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
+  if (data.length !== rows * cols) throw new RangeError(`transpose: ${data.length} elements is not ${rows}x${cols}`);
+  const out = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    const ri = i * cols;
+    for (let j = 0; j < cols; j++) out[j * rows + i] = data[ri + j]!;
+  }
+  return out;
+}
