@@ -1,0 +1,119 @@
+/**
+ * Engine benchmark (Node): prefill and decode tokens/s of our engine vs transformers.js running
+ * our standard export of the same model, on the same EP (onnxruntime-node CPU), plus ours on
+ * onnxruntime-web's wasm. Writes docs/results/engine-bench.{json,md}.
+ *   npx tsx src/cli/main.ts bench-engine [--zoo=models] [--big] [--prompt=64] [--decode=32]
+ * --big adds the SmolLM2-135M-shaped random model (slow on 2 cores).
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseModelConfig, specToHFConfig, type ModelSpec } from '../model/config.ts';
+import { buildDecoderGraph } from '../model/onnx/decoder.ts';
+import { randomCheckpoint } from '../model/random.ts';
+import { generate } from '../runtime/generate.ts';
+import { openCheckpointDir } from '../runtime/node/checkpoint.ts';
+import { createNodeEngine, loadNodeOrt, type NodeBackend } from '../runtime/node/session.ts';
+import { cpuWeightFeeds, type WeightSource } from '../runtime/weights.ts';
+
+interface Row {
+  model: string;
+  ep: string;
+  impl: 'ours' | 'transformers.js';
+  promptTokens: number;
+  prefillTokS: number;
+  decodeTokS: number;
+}
+
+async function benchOurs(spec: ModelSpec, get: WeightSource, backend: NodeBackend, prompt: number[], decode: number): Promise<{ prefill: number; decode: number }> {
+  const graph = buildDecoderGraph(spec, { weights: 'inputs', logits: 'last' });
+  const engine = await createNodeEngine(spec, graph, { backend });
+  engine.setWeights(await cpuWeightFeeds(await loadNodeOrt(backend), graph.io, get));
+  await generate(engine, prompt.slice(0, 4), { maxNewTokens: 2, eosTokenIds: [] }); // warm-up
+  engine.resetCache();
+  const r = await generate(engine, prompt, { maxNewTokens: decode + 1, eosTokenIds: [] });
+  await engine.dispose();
+  return { prefill: prompt.length / (r.prefillMs / 1000), decode: decode / (r.decodeMs / 1000) };
+}
+
+async function benchTransformersJs(spec: ModelSpec, get: WeightSource, prompt: number[], decode: number): Promise<{ prefill: number; decode: number }> {
+  const tmp = mkdtempSync(join(tmpdir(), 'tm-bench-'));
+  try {
+    const data = new Map<string, Float32Array>();
+    const graph0 = buildDecoderGraph(spec, { weights: 'inputs' });
+    for (const w of graph0.io.weightInputs) data.set(w.name, await get(w.name));
+    const graph = buildDecoderGraph(spec, { weights: 'initializers', weight: (n) => data.get(n)! });
+    mkdirSync(join(tmp, 'm', 'onnx'), { recursive: true });
+    writeFileSync(join(tmp, 'm', 'onnx', 'model.onnx'), graph.bytes);
+    writeFileSync(join(tmp, 'm', 'config.json'), JSON.stringify(specToHFConfig(spec)));
+    writeFileSync(join(tmp, 'm', 'generation_config.json'), JSON.stringify({}));
+    const tf = await import('@huggingface/transformers');
+    tf.env.allowRemoteModels = false;
+    tf.env.allowLocalModels = true;
+    tf.env.localModelPath = `${tmp}/`;
+    const model = await tf.AutoModelForCausalLM.from_pretrained('m', { device: 'cpu', dtype: 'fp32', session_options: { intraOpNumThreads: 1 } as never });
+    const ids = new tf.Tensor('int64', BigInt64Array.from(prompt, BigInt), [1, prompt.length]);
+    const run = async (n: number) => {
+      const t = performance.now();
+      await model.generate({ input_ids: ids, max_new_tokens: n, min_new_tokens: n, do_sample: false });
+      return performance.now() - t;
+    };
+    await run(2); // warm-up
+    const t1 = await run(1);
+    const tN = await run(decode + 1);
+    await model.dispose();
+    return { prefill: prompt.length / (t1 / 1000), decode: decode / ((tN - t1) / 1000) };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+export async function benchEngineMain(args: string[]): Promise<number> {
+  const opt = (k: string, d: string) => args.find((a) => a.startsWith(`--${k}=`))?.split('=')[1] ?? d;
+  const zoo = opt('zoo', 'models');
+  const promptLen = Number(opt('prompt', '64'));
+  const decode = Number(opt('decode', '32'));
+  const models: { name: string; spec: ModelSpec; get: WeightSource }[] = [];
+  if (existsSync(join(zoo, 'base', 'model.safetensors'))) {
+    const ck = await openCheckpointDir(join(zoo, 'base'));
+    models.push({ name: 'zoo base', spec: ck.spec, get: (n) => ck.read(n) });
+  } else {
+    console.warn(`no zoo at ${zoo}; using a random tiny model instead`);
+    const spec = parseModelConfig({ model_type: 'llama', hidden_size: 128, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 352, vocab_size: 264, max_position_embeddings: 256, tie_word_embeddings: true });
+    const w = randomCheckpoint(spec, 1);
+    models.push({ name: 'tiny random (zoo shape)', spec, get: (n) => w.get(n)! });
+  }
+  if (args.includes('--big')) {
+    const spec = parseModelConfig({ model_type: 'llama', hidden_size: 576, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, intermediate_size: 1536, vocab_size: 49152, max_position_embeddings: 8192, rope_theta: 100000, tie_word_embeddings: true });
+    const w = randomCheckpoint(spec, 1, 1);
+    models.push({ name: 'SmolLM2-135M shape (random)', spec, get: (n) => w.get(n)! });
+  }
+  const rows: Row[] = [];
+  for (const m of models) {
+    const prompt = Array.from({ length: promptLen }, (_, i) => (i * 31 + 7) % Math.min(m.spec.vocabSize, 256));
+    for (const backend of ['cpu', 'wasm'] as const) {
+      const r = await benchOurs(m.spec, m.get, backend, prompt, decode);
+      rows.push({ model: m.name, ep: backend === 'cpu' ? 'onnxruntime-node cpu' : 'onnxruntime-web wasm (Node)', impl: 'ours', promptTokens: promptLen, prefillTokS: r.prefill, decodeTokS: r.decode });
+    }
+    const t = await benchTransformersJs(m.spec, m.get, prompt, decode);
+    rows.push({ model: m.name, ep: 'onnxruntime-node cpu', impl: 'transformers.js', promptTokens: promptLen, prefillTokS: t.prefill, decodeTokS: t.decode });
+  }
+  const lines = [
+    '# Engine benchmark (Node)',
+    '',
+    `prompt ${promptLen} tokens, ${decode} decode tokens, greedy, batch 1, 1 thread, fp32. Generated by \`twinmerge bench-engine\`.`,
+    '',
+    '| model | EP | impl | prefill tok/s | decode tok/s | decode ratio ours/transformers.js |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    const tj = rows.find((x) => x.model === r.model && x.ep === r.ep && x.impl === 'transformers.js');
+    const ratio = r.impl === 'ours' && tj ? (r.decodeTokS / tj.decodeTokS).toFixed(2) : '';
+    lines.push(`| ${r.model} | ${r.ep} | ${r.impl} | ${r.prefillTokS.toFixed(0)} | ${r.decodeTokS.toFixed(1)} | ${ratio} |`);
+  }
+  mkdirSync('docs/results', { recursive: true });
+  writeFileSync('docs/results/engine-bench.json', `${JSON.stringify({ date: new Date().toISOString(), promptLen, decode, rows }, null, 2)}\n`);
+  writeFileSync('docs/results/engine-bench.md', `${lines.join('\n')}\n`);
+  console.log(lines.join('\n'));
+  return 0;
+}

@@ -1,0 +1,38 @@
+/**
+ * twinmerge CLI dispatcher: `npx tsx src/cli/main.ts <command> ...` (npm run twinmerge -- ...).
+ * Commands register here; each module exports a `(args) => Promise<exitCode>`.
+ */
+type Command = { describe: string; run: (args: string[]) => Promise<number> };
+
+const commands: Record<string, Command> = {
+  pack: {
+    describe: 'pack --config pack.yaml [--report r.json]: base + experts → a Twin-Merging bundle',
+    run: async (a) => (await import('./pack/main.ts')).packMain(a),
+  },
+  export: {
+    describe: 'export <checkpoint-dir> <out-dir>: transformers.js folder with onnx/model.onnx',
+    run: async (a) => (await import('./export.ts')).exportMain(a),
+  },
+  'bench-engine': {
+    describe: 'bench-engine [--zoo=models] [--big]: prefill/decode tok/s, ours vs transformers.js',
+    run: async (a) => (await import('./bench-engine.ts')).benchEngineMain(a),
+  },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const cmd = name ? commands[name] : undefined;
+  if (!cmd) {
+    console.error(`usage: twinmerge <command> ...\n${Object.entries(commands).map(([k, c]) => `  ${k.padEnd(8)} ${c.describe}`).join('\n')}`);
+    return name ? 2 : 0;
+  }
+  return cmd.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,112 @@
+// Pack's router step: features of each expert's prompts from the SHARED model (exactly as the app
+// computes them: src/runtime/routerFeatures.ts), an MLP trained in TypeScript with early stopping on
+// val only, accuracy on test. The file also carries a replay set of training features per class so
+// the app can add a class (a dropped-in expert) without recomputing the bundle's features.
+import { writeFile } from 'node:fs/promises';
+import type { Manifest } from '../../core/bundle/manifest.ts';
+import { evaluateRouter, routerToTensors, trainRouter, type LabeledFeatures } from '../../core/router/index.ts';
+import { encodeSafetensors, type TensorInput } from '../../core/safetensors/index.ts';
+import type { ModelSpec } from '../../model/config.ts';
+import type { DecoderGraph } from '../../model/onnx/decoder.ts';
+import { createNodeEngine, loadNodeOrt } from '../../runtime/node/session.ts';
+import { loadTokenizerDir } from '../../runtime/node/tokenizer.ts';
+import { routerFeatures } from '../../runtime/routerFeatures.ts';
+import { cpuWeightFeeds } from '../../runtime/weights.ts';
+import { Progress } from '../progress.ts';
+import type { PackConfig } from './config.ts';
+import { readSplit } from './pack.ts';
+
+export const REPLAY_PER_CLASS = 32;
+
+export interface RouterReport {
+  examples: { train: number; val: number; test: number };
+  accuracy: { train: number; val: number; test: number };
+  bestEpoch: number;
+  epochs: number;
+  featureSeconds: number;
+  trainSeconds: number;
+}
+
+interface Args {
+  config: PackConfig;
+  spec: ModelSpec;
+  graph: DecoderGraph;
+  sharedWeights: (name: string) => Float32Array;
+  tokenizerDir: string;
+  outFile: string;
+  log: (s: string) => void;
+}
+
+/** Spreads `n` picks over a list (deterministic), so the first prompts of a file do not dominate. */
+function pick<T>(list: readonly T[], n: number): T[] {
+  if (list.length <= n) return [...list];
+  return Array.from({ length: n }, (_, i) => list[Math.floor((i * list.length) / n)]!);
+}
+
+export async function trainBundleRouter(a: Args): Promise<{ manifest: Manifest['router']; report: RouterReport }> {
+  const { config, spec, graph } = a;
+  const ort = await loadNodeOrt('wasm');
+  const engine = await createNodeEngine(spec, graph, { backend: 'wasm' });
+  engine.setWeights(await cpuWeightFeeds(ort, graph.io, (n) => a.sharedWeights(n)));
+  const tokenizer = await loadTokenizerDir(a.tokenizerDir);
+  const rc = config.router;
+  const sets: Record<'train' | 'val' | 'test', { features: Float32Array[]; labels: number[] }> = {
+    train: { features: [], labels: [] },
+    val: { features: [], labels: [] },
+    test: { features: [], labels: [] },
+  };
+  const jobs: { split: 'train' | 'val' | 'test'; label: number; prompt: string }[] = [];
+  for (const [t, e] of config.experts.entries()) {
+    for (const p of pick(await readSplit(e.train), rc.trainPerExpert)) jobs.push({ split: 'train', label: t, prompt: p.prompt });
+    for (const p of pick(await readSplit(e.val), rc.valPerExpert)) jobs.push({ split: 'val', label: t, prompt: p.prompt });
+    if (e.test) for (const p of pick(await readSplit(e.test), rc.testPerExpert)) jobs.push({ split: 'test', label: t, prompt: p.prompt });
+  }
+  const t0 = Date.now();
+  const bar = new Progress('router features', jobs.length);
+  for (const j of jobs) {
+    sets[j.split].features.push(await routerFeatures(engine, tokenizer, j.prompt));
+    sets[j.split].labels.push(j.label);
+    bar.tick();
+  }
+  bar.finish();
+  await engine.dispose();
+  const featureSeconds = (Date.now() - t0) / 1000;
+  const t1 = Date.now();
+  const result = trainRouter(sets.train, sets.val, { hidden: rc.hidden, seed: rc.seed, numClasses: config.experts.length });
+  const trainSeconds = (Date.now() - t1) / 1000;
+  const acc = (d: LabeledFeatures) => (d.features.length ? evaluateRouter(result.model, d).accuracy : 0);
+  const accuracy = { train: acc(sets.train), val: acc(sets.val), test: acc(sets.test) };
+  a.log(`router: train ${(accuracy.train * 100).toFixed(1)}%, val ${(accuracy.val * 100).toFixed(1)}%, test ${(accuracy.test * 100).toFixed(1)}% (best epoch ${result.bestEpoch})`);
+
+  // Replay set: the first REPLAY_PER_CLASS training features of every class.
+  const replay: { f: Float32Array; y: number }[] = [];
+  for (let t = 0; t < config.experts.length; t++) {
+    sets.train.features.filter((_, i) => sets.train.labels[i] === t).slice(0, REPLAY_PER_CLASS).forEach((f) => replay.push({ f, y: t }));
+  }
+  const { tensors, metadata } = routerToTensors(result.model);
+  const inputs: TensorInput[] = [...tensors].map(([name, t]) => ({ name, dtype: 'F32', shape: [...t.shape], data: t.data }));
+  const H = spec.hiddenSize;
+  const feats = new Float32Array(replay.length * H);
+  replay.forEach((r, i) => feats.set(r.f, i * H));
+  inputs.push({ name: 'replay.features', dtype: 'F32', shape: [replay.length, H], data: feats });
+  inputs.push({ name: 'replay.labels', dtype: 'I32', shape: [replay.length], data: Int32Array.from(replay, (r) => r.y) });
+  await writeFile(a.outFile, encodeSafetensors(inputs, { ...metadata, labels: JSON.stringify(config.experts.map((e) => e.id)) }));
+  return {
+    manifest: {
+      file: 'router.safetensors',
+      feature: { kind: 'mean_last_hidden', size: H },
+      labels: config.experts.map((e) => e.id),
+      hidden: [...rc.hidden],
+      temperature: rc.temperature,
+      accuracy: { val: accuracy.val, test: accuracy.test },
+    },
+    report: {
+      examples: { train: sets.train.labels.length, val: sets.val.labels.length, test: sets.test.labels.length },
+      accuracy,
+      bestEpoch: result.bestEpoch,
+      epochs: result.history.length,
+      featureSeconds,
+      trainSeconds,
+    },
+  };
+}
