@@ -1,0 +1,237 @@
+/**
+ * Builds the Llama/Qwen2 decoder as an ONNX graph with a KV cache.
+ *
+ * I/O (Optimum / transformers.js names, both modes):
+ *   inputs  input_ids              int64 [batch_size, sequence_length]
+ *           attention_mask         int64 [batch_size, total_sequence_length]  (1 = real token)
+ *           past_key_values.N.key  f32   [batch_size, kv_heads, past_sequence_length, head_dim]
+ *           past_key_values.N.value  (same)
+ *           + in mode 'inputs': one input per checkpoint tensor, named as in HF (see llama.ts)
+ *   outputs logits                 f32   [batch_size, sequence_length | 1, vocab]
+ *           present.N.key / value  f32   [batch_size, kv_heads, total_sequence_length, head_dim]
+ *           last_hidden_state      f32   [batch_size, sequence_length, hidden]  (optional; after
+ *                                  the final norm — the router's feature source)
+ *
+ * Ops (all measured working on ORT-web 1.30's WebGPU EP and on WASM): Gather, MatMul, Gemm, Add,
+ * Mul, Sigmoid, SimplifiedLayerNormalization, com.microsoft GroupQueryAttention (do_rotary=1 with
+ * cos/sin caches as initializers, rotary_interleaved=0 = HF rotate-half), ReduceSum, Sub, Cast,
+ * Shape, Gather, Slice, Reshape, Concat. seqlens_k and total_sequence_length are computed in-graph
+ * from attention_mask, so callers feed exactly what transformers.js feeds. Positions come from the
+ * cache length (GQA derives them from seqlens_k): right padding / single sequences only.
+ */
+import { ropeInvFreq, type ModelSpec } from '../config.ts';
+import { expectedTensors, layerPrefix, type WeightInfo } from '../llama.ts';
+import { GraphBuilder, MS_DOMAIN } from './graph.ts';
+import { UnsupportedModelError } from '../errors.ts';
+
+export interface DecoderGraphOptions {
+  /**
+   * 'inputs': every checkpoint tensor is a pure graph input (never also an initializer: ORT-web
+   * 1.30 does not let a feed override an initializer); 2-D projections pre-transposed [in, out].
+   * 'initializers': a standard, self-contained export; `weight(name)` supplies HF-layout data.
+   */
+  weights: 'inputs' | 'initializers';
+  /** HF-layout float32 data for each tensor (mode 'initializers' only). */
+  weight?: (name: string) => Float32Array;
+  /** Logits for every position (default) or only the last one. */
+  logits?: 'all' | 'last';
+  /** Add the `last_hidden_state` output. */
+  hiddenStateOutput?: boolean;
+  /** Rotary cache length = the longest sequence the graph can run (default min(max_pos, 8192)). */
+  maxSequenceLength?: number;
+}
+
+export interface DecoderIO {
+  numLayers: number;
+  maxSequenceLength: number;
+  /** Graph inputs carrying weights, in graph order (empty in mode 'initializers'). */
+  weightInputs: WeightInfo[];
+  pastKeyNames: string[];
+  pastValueNames: string[];
+  presentKeyNames: string[];
+  presentValueNames: string[];
+  logits: 'all' | 'last';
+  hiddenStateOutput: boolean;
+}
+
+export interface DecoderGraph {
+  bytes: Uint8Array;
+  io: DecoderIO;
+}
+
+export const pastKeyName = (i: number): string => `past_key_values.${i}.key`;
+export const pastValueName = (i: number): string => `past_key_values.${i}.value`;
+export const presentKeyName = (i: number): string => `present.${i}.key`;
+export const presentValueName = (i: number): string => `present.${i}.value`;
+
+/** Transpose a row-major [rows, cols] matrix. */
+export function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    for (let c = 0; c < cols; c++) out[c * rows + r] = data[base + c]!;
+  }
+  return out;
+}
+
+/** cos/sin caches [len, head_dim/2] as GQA wants them. */
+export function rotaryCaches(spec: ModelSpec, len: number): { cos: Float32Array; sin: Float32Array } {
+  const inv = ropeInvFreq(spec);
+  const half = inv.length;
+  const cos = new Float32Array(len * half);
+  const sin = new Float32Array(len * half);
+  for (let p = 0; p < len; p++) {
+    for (let i = 0; i < half; i++) {
+      // float32 product, like HF (inv_freq and positions are float32 there)
+      const a = Math.fround(Math.fround(p) * Math.fround(inv[i]!));
+      cos[p * half + i] = Math.cos(a);
+      sin[p * half + i] = Math.sin(a);
+    }
+  }
+  return { cos, sin };
+}
+
+export function buildDecoderGraph(spec: ModelSpec, opts: DecoderGraphOptions): DecoderGraph {
+  const g = new GraphBuilder(`${spec.family}_decoder`);
+  const { hiddenSize: H, numHeads, numKvHeads, headDim, vocabSize: V } = spec;
+  const logitsMode = opts.logits ?? 'all';
+  const maxLen = opts.maxSequenceLength ?? Math.min(spec.maxPositionEmbeddings, 8192);
+  const weights = expectedTensors(spec);
+  if (headDim % 16 !== 0) {
+    // ORT's GroupQueryAttention kernels (CPU/WASM) reject other head sizes at run time.
+    throw new UnsupportedModelError(`head_dim ${headDim} is not a multiple of 16`, ['head_dim % 16 == 0']);
+  }
+  if (opts.weights === 'initializers' && !opts.weight) {
+    throw new Error("buildDecoderGraph: mode 'initializers' needs opts.weight");
+  }
+
+  // ---- inputs
+  const inputIds = g.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
+  const mask = g.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
+  const pastK: string[] = [];
+  const pastV: string[] = [];
+  for (let i = 0; i < spec.numLayers; i++) {
+    const dims = ['batch_size', numKvHeads, 'past_sequence_length', headDim];
+    pastK.push(g.input(pastKeyName(i), 'float32', dims));
+    pastV.push(g.input(pastValueName(i), 'float32', dims));
+  }
+  const W = new Map<string, string>();
+  for (const w of weights) {
+    if (opts.weights === 'inputs') {
+      W.set(w.name, g.input(w.name, 'float32', w.graphShape));
+    } else {
+      const data = opts.weight!(w.name);
+      const n = w.shape.reduce((a, b) => a * b, 1);
+      if (data.length !== n) throw new Error(`weight ${w.name}: ${data.length} values, expected ${n}`);
+      const graphData = w.transposed ? transpose2d(data, w.shape[0]!, w.shape[1]!) : data;
+      W.set(w.name, g.initializer(w.name, 'float32', w.graphShape, graphData));
+    }
+  }
+  const w = (name: string): string => {
+    const v = W.get(name);
+    if (!v) throw new Error(`internal: no weight ${name}`);
+    return v;
+  };
+
+  // ---- constants and mask-derived GQA inputs
+  const { cos, sin } = rotaryCaches(spec, maxLen);
+  const cosCache = g.initializer('rotary_cos_cache', 'float32', [maxLen, headDim / 2], cos);
+  const sinCache = g.initializer('rotary_sin_cache', 'float32', [maxLen, headDim / 2], sin);
+  const axis1 = g.constI64([1]);
+  const one = g.constI64([1], []);
+  const maskSum = g.op('ReduceSum', [mask, axis1], { keepdims: 0 });
+  const seqlensK = g.op('Cast', [g.op('Sub', [maskSum, one])], { to: 6 /* int32 */ });
+  const maskShape = g.op('Shape', [mask]);
+  const totalLen = g.op('Cast', [g.op('Gather', [maskShape, one], { axis: 0 })], { to: 6 });
+
+  const rms = (x: string, weightName: string): string =>
+    g.op('SimplifiedLayerNormalization', [x, w(weightName)], { axis: -1, epsilon: { float: spec.rmsNormEps }, stash_type: 1 });
+  const proj = (x: string, base: string, bias: boolean): string => {
+    const y = g.op('MatMul', [x, w(`${base}.weight`)]);
+    return bias ? g.op('Add', [y, w(`${base}.bias`)]) : y;
+  };
+
+  // ---- body
+  let x = g.op('Gather', [w('model.embed_tokens.weight'), inputIds], { axis: 0 });
+  const presentK: string[] = [];
+  const presentV: string[] = [];
+  for (let i = 0; i < spec.numLayers; i++) {
+    const p = layerPrefix(i);
+    const n1 = rms(x, `${p}.input_layernorm.weight`);
+    const q = proj(n1, `${p}.self_attn.q_proj`, spec.qkvBias);
+    const k = proj(n1, `${p}.self_attn.k_proj`, spec.qkvBias);
+    const v = proj(n1, `${p}.self_attn.v_proj`, spec.qkvBias);
+    const [attn] = g.node(
+      'GroupQueryAttention',
+      [q, k, v, pastK[i]!, pastV[i]!, seqlensK, totalLen, cosCache, sinCache],
+      {
+        domain: MS_DOMAIN,
+        outputs: [g.fresh(`attn${i}`), presentKeyName(i), presentValueName(i)],
+        attrs: {
+          num_heads: numHeads,
+          kv_num_heads: numKvHeads,
+          do_rotary: 1,
+          rotary_interleaved: 0,
+          scale: { float: 1 / Math.sqrt(headDim) },
+        },
+        name: `layer${i}_gqa`,
+      },
+    );
+    presentK.push(presentKeyName(i));
+    presentV.push(presentValueName(i));
+    const o = proj(attn!, `${p}.self_attn.o_proj`, spec.oBias);
+    x = g.op('Add', [x, o]);
+    const n2 = rms(x, `${p}.post_attention_layernorm.weight`);
+    const gate = proj(n2, `${p}.mlp.gate_proj`, false);
+    const up = proj(n2, `${p}.mlp.up_proj`, false);
+    const act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), up]);
+    x = g.op('Add', [x, proj(act, `${p}.mlp.down_proj`, false)]);
+  }
+  const hidden = rms(x, 'model.norm.weight');
+
+  // ---- head
+  let headIn = hidden;
+  if (logitsMode === 'last') {
+    headIn = g.op('Slice', [hidden, g.constI64([-1]), g.constI64([2 ** 31 - 1]), axis1]);
+  }
+  let logits: string;
+  if (spec.tieWordEmbeddings) {
+    // logits = h @ E^T without materializing E^T: Gemm(transB) on the 2-D view.
+    const flat = g.op('Reshape', [headIn, g.constI64([-1, H])]);
+    const l2 = g.op('Gemm', [flat, w('model.embed_tokens.weight')], { transB: 1 });
+    const lead = g.op('Slice', [g.op('Shape', [headIn]), g.constI64([0]), g.constI64([2]), g.constI64([0])]);
+    logits = g.op('Reshape', [l2, g.op('Concat', [lead, g.constI64([V])], { axis: 0 })]);
+  } else {
+    logits = g.op('MatMul', [headIn, w('lm_head.weight')]);
+  }
+
+  // ---- outputs
+  g.output(logits, 'logits', 'float32', ['batch_size', logitsMode === 'all' ? 'sequence_length' : 1, V]);
+  for (let i = 0; i < spec.numLayers; i++) {
+    const dims = ['batch_size', numKvHeads, 'total_sequence_length', headDim];
+    g.output(presentK[i]!, presentK[i]!, 'float32', dims);
+    g.output(presentV[i]!, presentV[i]!, 'float32', dims);
+  }
+  if (opts.hiddenStateOutput) {
+    g.output(hidden, 'last_hidden_state', 'float32', ['batch_size', 'sequence_length', H]);
+  }
+
+  const bytes = g.encode({
+    opset: 17,
+    metadata: { 'twinmerge.weights': opts.weights, 'twinmerge.max_sequence_length': String(maxLen) },
+  });
+  return {
+    bytes,
+    io: {
+      numLayers: spec.numLayers,
+      maxSequenceLength: maxLen,
+      weightInputs: opts.weights === 'inputs' ? weights : [],
+      pastKeyNames: pastK,
+      pastValueNames: pastV,
+      presentKeyNames: presentK,
+      presentValueNames: presentV,
+      logits: logitsMode,
+      hiddenStateOutput: opts.hiddenStateOutput ?? false,
+    },
+  };
+}
