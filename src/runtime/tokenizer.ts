@@ -3,7 +3,7 @@
  * from `localModelPath/<modelId>/` (a URL path in the browser, a directory in Node) and the hub
  * is never contacted.
  */
-import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
+import { AutoTokenizer, env, PreTrainedTokenizer } from '@huggingface/transformers';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -25,6 +25,14 @@ export class Tokenizer {
     env.allowLocalModels = true;
     env.localModelPath = loc.localModelPath.endsWith('/') ? loc.localModelPath : `${loc.localModelPath}/`;
     return new Tokenizer(await AutoTokenizer.from_pretrained(loc.modelId));
+  }
+
+  /**
+   * From the parsed tokenizer.json and tokenizer_config.json (e.g. bundle files already fetched and
+   * checksummed): no file lookup at all, which is what the browser worker wants.
+   */
+  static fromJson(tokenizerJson: unknown, tokenizerConfig: unknown): Tokenizer {
+    return new Tokenizer(new PreTrainedTokenizer(tokenizerJson, tokenizerConfig));
   }
 
   /** Text → ids (no special tokens added unless asked). */

@@ -52,9 +52,9 @@ export function useEngine(bundleUrl: string, preference: BackendPreference) {
         // The user's own experts come back after a reload; one that no longer fits is reported, not fatal.
         for (const stored of await storage.loadExperts()) {
           try {
-            const r = await client.request({ type: 'add-expert', id: stored.id, name: stored.name, description: stored.description, examplePrompts: stored.examplePrompts, files: stored.files });
+            const r = await client.request({ type: 'add-expert', expertId: stored.id, name: stored.name, description: stored.description, examplePrompts: stored.examplePrompts, files: stored.files });
             current = r.experts;
-            if (!stored.enabled) current = (await client.request({ type: 'set-expert-enabled', id: stored.id, enabled: false })).experts;
+            if (!stored.enabled) current = (await client.request({ type: 'set-expert-enabled', expertId: stored.id, enabled: false })).experts;
           } catch (e) {
             setNotice({ level: 'warning', message: `Your expert "${stored.name}" could not be restored: ${e instanceof Error ? e.message : String(e)}` });
           }
@@ -81,7 +81,7 @@ export function useEngine(bundleUrl: string, preference: BackendPreference) {
     async (input: AddExpertInput): Promise<{ trainMs: number }> => {
       const client = clientRef.current;
       if (!client) throw new EngineError({ code: 'NOT_READY', message: 'The engine is not running.' });
-      const r = await client.request({ type: 'add-expert', ...input });
+      const r = await client.request({ type: 'add-expert', expertId: input.id, name: input.name, description: input.description, examplePrompts: input.examplePrompts, files: input.files });
       setExperts(r.experts);
       await persistCustom((list) => [...list.filter((e) => e.id !== input.id), { ...input, enabled: true }]);
       return { trainMs: r.trainMs };
@@ -93,7 +93,7 @@ export function useEngine(bundleUrl: string, preference: BackendPreference) {
     async (id: string) => {
       const client = clientRef.current;
       if (!client) return;
-      const r = await client.request({ type: 'remove-expert', id });
+      const r = await client.request({ type: 'remove-expert', expertId: id });
       setExperts(r.experts);
       await persistCustom((list) => list.filter((e) => e.id !== id));
     },
@@ -104,7 +104,7 @@ export function useEngine(bundleUrl: string, preference: BackendPreference) {
     async (id: string, enabled: boolean) => {
       const client = clientRef.current;
       if (!client) return;
-      const r = await client.request({ type: 'set-expert-enabled', id, enabled });
+      const r = await client.request({ type: 'set-expert-enabled', expertId: id, enabled });
       setExperts(r.experts);
       await persistCustom((list) => list.map((e) => (e.id === id ? { ...e, enabled } : e)));
     },

@@ -1,26 +1,171 @@
 /// <reference lib="webworker" />
-// The engine worker: owns the GPU device, sessions and (later) the composer. Model work never runs on
-// the UI thread; everything arrives and leaves as the typed messages of protocol.ts.
+// The engine worker: owns the GPU device, the ORT session, the composer, the router and the
+// tokenizer. Model work never runs on the UI thread; everything arrives and leaves as the typed
+// messages of protocol.ts.
 import { probeBackend } from '../runtime/backendProbe.ts';
-import type { WorkerRequest, WorkerResponse } from './protocol.ts';
+import { TwinSession, type SessionExpert } from '../runtime/twin/session.ts';
+import type { BackendPreference, ExpertInfo, WorkerError, WorkerRequest, WorkerRequestBody, WorkerResponse } from './protocol.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
+
+let session: TwinSession | null = null;
+let loaded: { url: string; preference: BackendPreference } | null = null;
+/** What the user added, replayed when the session has to be rebuilt (device loss). */
+const customInputs = new Map<string, Extract<WorkerRequestBody, { type: 'add-expert' }>>();
+const running = new Map<number, AbortController>();
+/** One model operation at a time: requests queue here in arrival order. */
+let queue: Promise<unknown> = Promise.resolve();
 
 function reply(msg: WorkerResponse): void {
   scope.postMessage(msg);
 }
 
-scope.onmessage = async (event: MessageEvent<WorkerRequest>) => {
-  const req = event.data;
-  try {
-    switch (req.type) {
-      case 'probe':
-        reply({ id: req.id, type: 'probe-result', backend: await probeBackend(req.preference) });
-        break;
-      default:
-        reply({ id: req.id, type: 'error', error: { code: 'NOT_READY', message: `"${req.type}" needs a loaded bundle; none is loaded yet.` } });
+function toError(e: unknown): WorkerError {
+  const x = e as { code?: unknown; file?: unknown; tensor?: unknown; message?: unknown; name?: unknown };
+  const code = typeof x?.code === 'string' ? x.code : typeof x?.name === 'string' && x.name !== 'Error' ? x.name : 'INTERNAL';
+  return {
+    code,
+    message: e instanceof Error ? e.message : String(e),
+    ...(typeof x?.file === 'string' ? { file: x.file } : {}),
+    ...(typeof x?.tensor === 'string' ? { tensor: x.tensor } : {}),
+  };
+}
+
+function expertInfo(e: SessionExpert): ExpertInfo {
+  return {
+    id: e.id,
+    name: e.name,
+    description: e.description,
+    rank: e.rank,
+    bytes: e.bytes,
+    origin: e.origin,
+    format: e.format,
+    enabled: e.enabled,
+    examplePrompts: e.examplePrompts,
+    hasFullWeights: e.fullWeightsFile !== undefined,
+  };
+}
+
+function need(): TwinSession {
+  if (!session) throw Object.assign(new Error('No bundle is loaded yet.'), { code: 'NOT_READY' });
+  return session;
+}
+
+async function open(url: string, preference: BackendPreference, id: number): Promise<TwinSession> {
+  const s = await TwinSession.open(url, preference, (progress) => reply({ id, type: 'load-progress', progress }));
+  const device = s.gpuDevice;
+  device?.lost.then((info) => {
+    if (info.reason === 'destroyed' || session !== s) return;
+    void recover(info.message);
+  });
+  return s;
+}
+
+/** The GPU device was lost: rebuild the session (a new device, or WASM) and put the user's experts back. */
+async function recover(why: string): Promise<void> {
+  if (!loaded) return;
+  reply({ id: 0, type: 'notice', level: 'warning', message: `The GPU device was lost (${why || 'no reason given'}); restarting the engine…` });
+  session = null;
+  queue = queue.then(async () => {
+    try {
+      let s: TwinSession;
+      try {
+        s = await open(loaded!.url, loaded!.preference, 0);
+      } catch {
+        s = await open(loaded!.url, 'wasm', 0);
+      }
+      for (const r of customInputs.values()) {
+        await s.addExpert({ id: r.expertId, name: r.name, description: r.description, examplePrompts: r.examplePrompts, files: r.files }).catch(() => customInputs.delete(r.expertId));
+      }
+      session = s;
+      reply({ id: 0, type: 'notice', level: 'info', message: `Engine restarted on ${s.backend.kind === 'webgpu' ? 'a new WebGPU device' : 'WASM'}; the conversation continues.`, backend: s.backend });
+    } catch (e) {
+      reply({ id: 0, type: 'notice', level: 'warning', message: `The engine could not be restarted: ${toError(e).message}` });
     }
-  } catch (e) {
-    reply({ id: req.id, type: 'error', error: { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) } });
+  });
+}
+
+async function handle(req: WorkerRequest): Promise<void> {
+  switch (req.type) {
+    case 'probe':
+      return reply({ id: req.id, type: 'probe-result', backend: await probeBackend(req.preference) });
+    case 'load': {
+      const old = session;
+      session = null;
+      await old?.dispose();
+      session = await open(req.url, req.preference, req.id);
+      loaded = { url: req.url, preference: req.preference };
+      customInputs.clear();
+      return reply({ id: req.id, type: 'loaded', bundle: bundleInfo(session) });
+    }
+    case 'generate': {
+      const s = need();
+      const ac = new AbortController();
+      running.set(req.id, ac);
+      try {
+        const result = await s.generate(req.history, req.settings, req.variant, (e) => reply({ id: req.id, ...e }), ac.signal);
+        return reply({ id: req.id, type: 'generated', result: { ...result, variant: req.variant } });
+      } finally {
+        running.delete(req.id);
+      }
+    }
+    case 'route': {
+      const r = await need().route(req.text, req.settings);
+      return reply({ id: req.id, type: 'routing', routing: r.routing, routeMs: r.routeMs });
+    }
+    case 'inspect-expert': {
+      const m = need().inspect(req.files);
+      return reply({ id: req.id, type: 'inspected', expert: { format: m.format, rank: m.rank, bytes: m.bytes, tensors: m.tensors, id: '', ...m.suggestions } });
+    }
+    case 'add-expert': {
+      const s = need();
+      const input = { id: req.expertId, name: req.name, description: req.description, examplePrompts: req.examplePrompts, files: req.files };
+      const { trainMs } = await s.addExpert(input);
+      customInputs.set(req.expertId, req);
+      return reply({ id: req.id, type: 'experts', experts: s.listExperts().map(expertInfo), trainMs });
+    }
+    case 'remove-expert': {
+      const s = need();
+      s.removeExpert(req.expertId);
+      customInputs.delete(req.expertId);
+      return reply({ id: req.id, type: 'experts', experts: s.listExperts().map(expertInfo), trainMs: 0 });
+    }
+    case 'set-expert-enabled': {
+      const s = need();
+      s.setEnabled(req.expertId, req.enabled);
+      return reply({ id: req.id, type: 'experts', experts: s.listExperts().map(expertInfo), trainMs: 0 });
+    }
+    case 'memory':
+      return reply({ id: req.id, type: 'memory-report', memory: need().memory() });
+    case 'cancel':
+      running.get(req.target)?.abort();
+      return reply({ id: req.id, type: 'ok' });
   }
+}
+
+function bundleInfo(s: TwinSession) {
+  const m = s.bundle.manifest;
+  return {
+    url: s.url,
+    name: m.createdBy,
+    backend: s.backend,
+    experts: s.listExperts().map(expertInfo),
+    mergeMethod: m.merge.method,
+    lambda: m.merge.lambda,
+    memory: s.memory(),
+  };
+}
+
+scope.onmessage = (event: MessageEvent<WorkerRequest>) => {
+  const req = event.data;
+  const run = async () => {
+    try {
+      await handle(req);
+    } catch (e) {
+      reply({ id: req.id, type: 'error', error: toError(e) });
+    }
+  };
+  // Cancel and probe must not wait behind a running generation.
+  if (req.type === 'cancel' || req.type === 'probe') void run();
+  else queue = queue.then(run);
 };

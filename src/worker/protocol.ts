@@ -114,9 +114,9 @@ export type WorkerRequestBody =
   | { type: 'cancel'; target: number }
   | { type: 'route'; text: string; settings: GenerationSettings }
   | { type: 'inspect-expert'; files: DroppedFile[] }
-  | { type: 'add-expert'; id: string; name: string; description: string; examplePrompts: string[]; files: DroppedFile[] }
-  | { type: 'remove-expert'; id: string }
-  | { type: 'set-expert-enabled'; id: string; enabled: boolean }
+  | { type: 'add-expert'; expertId: string; name: string; description: string; examplePrompts: string[]; files: DroppedFile[] }
+  | { type: 'remove-expert'; expertId: string }
+  | { type: 'set-expert-enabled'; expertId: string; enabled: boolean }
   | { type: 'memory' };
 
 export type WorkerRequest = WorkerRequestBody & { id: number };
