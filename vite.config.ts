@@ -33,6 +33,8 @@ function serveOrtRuntime(): Plugin {
 const isolation = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',
+  // The service worker is served from /src/sw.ts in dev; it controls the whole site.
+  'Service-Worker-Allowed': '/',
 };
 
 export default defineConfig({
@@ -41,5 +43,11 @@ export default defineConfig({
   preview: { headers: isolation, host: '127.0.0.1' },
   worker: { format: 'es' },
   optimizeDeps: { exclude: ['onnxruntime-web'] },
-  build: { target: 'es2022' },
+  build: {
+    target: 'es2022',
+    rollupOptions: {
+      input: { main: resolve(import.meta.dirname, 'index.html'), sw: resolve(import.meta.dirname, 'src/sw.ts') },
+      output: { entryFileNames: (chunk) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js') },
+    },
+  },
 });

@@ -2,13 +2,14 @@ import { expect, test } from '@playwright/test';
 import type { CaseSpec, CheckResult } from './harness/composer.ts';
 
 type Harness = {
-  check(cases: CaseSpec[], routing: Record<string, number>, seed: number, skipBelow?: number): Promise<{ results: CheckResult[]; recomposedAgain: boolean; memory: { buffers: number } }>;
+  check(cases: CaseSpec[], routing: Record<string, number>, seed: number, skipBelow?: number, kernel?: 'tiled' | 'flat'): Promise<{ results: CheckResult[]; recomposedAgain: boolean; memory: { buffers: number } }>;
 };
 
 const shapes: [number, number][] = [[1, 1], [17, 33], [65, 7], [128, 352], [31, 129], [352, 128], [3, 200]];
 const cases: CaseSpec[] = (['f32', 'f16', 'int8'] as const).flatMap((dtype) => shapes.map(([outDim, inDim]) => ({ outDim, inDim, dtype })));
 
-test('WGSL composer equals a float64 reference for odd shapes, three shared dtypes and four experts', async ({ page }) => {
+for (const kernel of ['tiled', 'flat'] as const)
+test(`WGSL composer (${kernel}) equals a float64 reference for odd shapes, three shared dtypes and four experts`, async ({ page }) => {
   await page.goto('/e2e/harness/composer.html');
   await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
   for (const [seed, routing] of [
@@ -17,8 +18,8 @@ test('WGSL composer equals a float64 reference for odd shapes, three shared dtyp
     [3, { e0: 0.6, e1: -0.25, e2: 0.0001, e3: 0.35 }], // e2 is below the skip threshold
   ] as const) {
     const r = await page.evaluate(
-      ({ cases, routing, seed }) => (window as unknown as { composerHarness: Harness }).composerHarness.check(cases, routing, seed),
-      { cases, routing, seed },
+      ({ cases, routing, seed, kernel }) => (window as unknown as { composerHarness: Harness }).composerHarness.check(cases, routing, seed, 1e-3, kernel),
+      { cases, routing, seed, kernel },
     );
     expect(r.results).toHaveLength(cases.length);
     for (const c of r.results) {

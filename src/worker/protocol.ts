@@ -75,7 +75,11 @@ export interface MemoryReport {
   composed: number;
   experts: number;
   kvCache: number;
+  /** The composer's own GPU buffers. */
   buffers: number;
+  /** Every live buffer on the device (the composer's and onnxruntime's), and their bytes. */
+  deviceBuffers: number;
+  deviceBytes: number;
 }
 
 export interface BundleInfo {

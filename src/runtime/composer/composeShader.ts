@@ -5,6 +5,7 @@
 
 export type SharedDtype = 'f32' | 'f16' | 'int8';
 export const TILE = 16;
+export const FLAT_WG = 64;
 
 function sharedDecl(dtype: SharedDtype): string {
   if (dtype === 'f32') return '@group(0) @binding(1) var<storage, read> sharedW: array<f32>;';
@@ -66,6 +67,38 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
     let e = i * p.outDim + o;
     outW[e] = ${sharedLoad(dtype)} + acc;
   }
+}
+`;
+}
+
+/**
+ * The same composition without workgroup memory or barriers: one invocation per output element,
+ * reading its column of Bt and row of A directly. On software adapters (SwiftShader) barriers are
+ * expensive and caches make tiling moot; see docs/benchmarks.md for the measured choice.
+ */
+export function composeShaderFlat(dtype: SharedDtype): string {
+  return /* wgsl */ `
+struct Params { inDim: u32, outDim: u32, activeK: u32, pad: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+${sharedDecl(dtype)}
+@group(0) @binding(2) var<storage, read> bt: array<f32>;
+@group(0) @binding(3) var<storage, read> a: array<f32>;
+@group(0) @binding(4) var<storage, read> kIdx: array<u32>;
+@group(0) @binding(5) var<storage, read> kW: array<f32>;
+@group(0) @binding(6) var<storage, read_write> outW: array<f32>;
+
+@compute @workgroup_size(${FLAT_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = gid.x + gid.y * nwg.x * ${FLAT_WG}u;
+  if (e >= p.inDim * p.outDim) { return; }
+  let i = e / p.outDim;
+  let o = e - i * p.outDim;
+  var acc = 0.0;
+  for (var j = 0u; j < p.activeK; j++) {
+    let k = kIdx[j];
+    acc += kW[j] * bt[k * p.outDim + o] * a[k * p.inDim + i];
+  }
+  outW[e] = ${sharedLoad(dtype)} + acc;
 }
 `;
 }

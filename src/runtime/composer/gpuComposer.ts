@@ -1,6 +1,6 @@
 // Composes W = dequant(W_shared) + Σ_t w_t·B_t·A_t for every mergeable weight on the GPU, into
 // buffers an onnxruntime-web session reads directly (same device). See composeShader.ts for the kernel.
-import { composeShader, TILE, type SharedDtype } from './composeShader.ts';
+import { composeShader, composeShaderFlat, FLAT_WG, TILE, type SharedDtype } from './composeShader.ts';
 import {
   activeExperts,
   checkFactor,
@@ -62,7 +62,14 @@ export class GpuComposer {
   private readonly bytes = new Map<GPUBuffer, { kind: MemoryKind; size: number }>();
   private destroyed = false;
 
-  constructor(readonly device: GPUDevice) {}
+  /**
+   * 'tiled': workgroup-memory tiles (GPUs); 'flat': one invocation per element, no barriers (fast on
+   * software adapters). Default: flat on SwiftShader-like adapters, tiled elsewhere.
+   */
+  constructor(
+    readonly device: GPUDevice,
+    readonly kernel: 'tiled' | 'flat' = 'tiled',
+  ) {}
 
   /** Uploads one weight's shared part and allocates its composed output. */
   addWeight(w: ComposerWeight): void {
@@ -152,7 +159,12 @@ export class GpuComposer {
       }
       pass.setPipeline(this.pipeline(slot.weight.dtype));
       pass.setBindGroup(0, this.bindGroup(slot));
-      pass.dispatchWorkgroups(Math.ceil(outDim / TILE), Math.ceil(inDim / TILE));
+      if (this.kernel === 'tiled') pass.dispatchWorkgroups(Math.ceil(outDim / TILE), Math.ceil(inDim / TILE));
+      else {
+        const groups = Math.ceil((outDim * inDim) / FLAT_WG);
+        const x = Math.min(groups, 65535);
+        pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+      }
     }
     pass.end();
     this.device.queue.submit([encoder.finish()]);
@@ -267,7 +279,8 @@ export class GpuComposer {
     if (this.pipelines.has(dtype)) return;
     let p = this.pending.get(dtype);
     if (!p) {
-      const module = this.device.createShaderModule({ code: composeShader(dtype), label: `compose-${dtype}` });
+      const code = this.kernel === 'tiled' ? composeShader(dtype) : composeShaderFlat(dtype);
+      const module = this.device.createShaderModule({ code, label: `compose-${this.kernel}-${dtype}` });
       p = this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `compose-${dtype}` });
       this.pending.set(dtype, p);
     }

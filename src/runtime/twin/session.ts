@@ -7,6 +7,7 @@ import { extendRouter, routeWeights, type RouterModel } from '../../core/router/
 import { parseModelConfig, type ModelSpec } from '../../model/config.ts';
 import { buildDecoderGraph, type DecoderIO } from '../../model/onnx/decoder.ts';
 import { probeBackend, type BackendInfo, type BackendPreference } from '../backendProbe.ts';
+import { trackBuffers, type LiveBuffers } from '../gpuBufferTracker.ts';
 import { createBrowserEngine, createWebGpuDevice } from '../browser.ts';
 import { loadBundle, type LoadedBundle, type LoadProgress } from '../bundleLoader.ts';
 import { CpuComposer } from '../composer/cpuComposer.ts';
@@ -65,6 +66,9 @@ type Composer = GpuComposer | CpuComposer;
 
 const now = () => performance.now();
 
+/** Keep a second, shared-only copy of the weights for the router when it costs at most this much. */
+const SHARED_COPY_MAX_BYTES = 256 * 1024 * 1024;
+
 export class SessionError extends Error {
   constructor(
     readonly code: string,
@@ -83,6 +87,9 @@ export class TwinSession {
   private readonly bundleRouterLabels: string[];
   private readonly replay: BundleRouter['replay'];
   private readonly fullCache = new Map<string, Map<string, Float32Array>>();
+  private liveBuffers: (() => LiveBuffers) | undefined;
+  private sharedCopy: Composer | undefined;
+  private sharedFeeds: Record<string, OrtTensor> | undefined;
   /** Routing the composer currently holds ('' = shared only, 'full:<id>' = an expert's own weights). */
   private composedKey = '';
   private constructor(
@@ -132,8 +139,12 @@ export class TwinSession {
         backend = { kind: 'wasm', reason: `WebGPU device could not be created (${e instanceof Error ? e.message : String(e)}).`, threads: 1 };
       }
     }
+    let liveBuffers: (() => LiveBuffers) | undefined;
     if (device) {
-      const gpu = new GpuComposer(device);
+      liveBuffers = trackBuffers(device);
+      // Software adapters (SwiftShader) pay dearly for workgroup barriers: use the flat kernel there.
+      const kernel = probed.kind === 'webgpu' && probed.isSoftware ? 'flat' : 'tiled';
+      const gpu = new GpuComposer(device, kernel);
       shared.forEach((w, i) => {
         gpu.addWeight(w);
         onProgress({ stage: 'upload', loadedBytes: i + 1, totalBytes: weights.length });
@@ -169,6 +180,18 @@ export class TwinSession {
     const eosIds = [...new Set([...spec.eosTokenIds, ...(Array.isArray(genEos) ? genEos : [genEos]), ...(imEnd !== undefined ? [imEnd] : [])])];
 
     const session = new TwinSession(url, bundle, spec, graphIo, backend, ort, engine, composer, device, tokenizer, router, baseDelta, eosIds);
+    session.liveBuffers = liveBuffers;
+    // The router reads the shared model. When a second copy of the weights is affordable, keep one
+    // composed once with no experts, so routing never recomposes (and the chat's KV cache survives a
+    // message routed like the previous one).
+    const sharedBytes = weights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
+    if (sharedBytes <= SHARED_COPY_MAX_BYTES) {
+      const copy = composer instanceof GpuComposer ? new GpuComposer(composer.device, composer.kernel) : new CpuComposer();
+      for (const w of shared) copy.addWeight(w);
+      await copy.compose(new Map());
+      session.sharedCopy = copy;
+      session.sharedFeeds = session.feedsOf(copy);
+    }
     session.experts = manifest.experts.map((e) => {
       const { entries } = readModuleFile(e.file, file(e.file), weights);
       return {
@@ -199,10 +222,14 @@ export class TwinSession {
 
   /** Graph feeds for the composer's current outputs. GPU buffers are fed as they are (ORT reads them in place). */
   private feeds(): Record<string, OrtTensor> {
+    return this.feedsOf(this.composer);
+  }
+
+  private feedsOf(c: Composer): Record<string, OrtTensor> {
     const out: Record<string, OrtTensor> = {};
     for (const w of this.io.weightInputs) {
-      if (this.composer instanceof GpuComposer) out[w.name] = this.ort.Tensor.fromGpuBuffer(this.composer.output(w.name), { dataType: 'float32', dims: w.graphShape });
-      else out[w.name] = new this.ort.Tensor('float32', this.composer.output(w.name), w.graphShape);
+      if (c instanceof GpuComposer) out[w.name] = this.ort.Tensor.fromGpuBuffer(c.output(w.name), { dataType: 'float32', dims: w.graphShape });
+      else out[w.name] = new this.ort.Tensor('float32', c.output(w.name), w.graphShape);
     }
     return out;
   }
@@ -224,9 +251,10 @@ export class TwinSession {
 
   /** Routing weights for one message over the enabled experts. */
   async route(text: string, s: RoutingSettings): Promise<{ routing: Record<string, number>; routeMs: number; composeMs: number }> {
-    const composeMs = await this.composeFor(new Map()); // the router reads the SHARED model
+    // The router reads the SHARED model: its own copy when there is one, else recompose.
+    const composeMs = this.sharedFeeds ? 0 : await this.composeFor(new Map());
     const t0 = now();
-    const x = await routerFeatures(this.engine, this.tokenizer, text);
+    const x = await routerFeatures(this.engine, this.tokenizer, text, this.sharedFeeds);
     const p = routeWeights(this.router, x, { temperature: s.routingTemperature });
     const enabled = this.experts.filter((e) => e.enabled);
     let w = enabled.map((e) => p[e.cls] ?? 0);
@@ -339,8 +367,8 @@ export class TwinSession {
     const inspected = this.inspect(input.files);
     const module = inspected.toModule(input.id);
     const features: Float32Array[] = [];
-    await this.composeFor(new Map());
-    for (const p of input.examplePrompts) features.push(await routerFeatures(this.engine, this.tokenizer, p));
+    if (!this.sharedFeeds) await this.composeFor(new Map());
+    for (const p of input.examplePrompts) features.push(await routerFeatures(this.engine, this.tokenizer, p, this.sharedFeeds));
     const t0 = now();
     const trained = extendRouter(this.router, this.replay, features);
     const trainMs = now() - t0;
@@ -398,10 +426,17 @@ export class TwinSession {
     e.enabled = enabled;
   }
 
-  memory(): { shared: number; composed: number; experts: number; kvCache: number; buffers: number } {
-    const m = this.composer.memory();
+  memory(): { shared: number; composed: number; experts: number; kvCache: number; buffers: number; deviceBuffers: number; deviceBytes: number } {
+    const m = { ...this.composer.memory() };
+    const copy = this.sharedCopy?.memory();
+    if (copy) {
+      m.shared += copy.shared;
+      m.composed += copy.composed;
+      m.buffers += copy.buffers;
+    }
     const kv = this.engine.cachedTokens.length * this.spec.numLayers * 2 * this.spec.numKvHeads * this.spec.headDim * 4;
-    return { shared: m.shared, composed: m.composed, experts: m.experts, kvCache: kv, buffers: m.buffers };
+    const live = this.liveBuffers?.() ?? { count: 0, bytes: 0 };
+    return { shared: m.shared, composed: m.composed, experts: m.experts, kvCache: kv, buffers: m.buffers, deviceBuffers: live.count, deviceBytes: live.bytes };
   }
 
   get routerLabels(): string[] {
@@ -411,6 +446,7 @@ export class TwinSession {
   async dispose(): Promise<void> {
     await this.engine.dispose();
     if (this.composer instanceof GpuComposer) this.composer.destroy();
+    if (this.sharedCopy instanceof GpuComposer) this.sharedCopy.destroy();
     this.device?.destroy();
   }
 

@@ -1,0 +1,44 @@
+import { expect, test } from '@playwright/test';
+import { ask, openApp, topExpert } from './app.ts';
+import { BUNDLE_TASKS, solvedPrompt } from './zoo.ts';
+
+test('each demo task gets the fine-tuned answer, routed to its expert', async ({ page }, testInfo) => {
+  test.setTimeout(600_000);
+  await openApp(page);
+  await expect(page.getByTestId('backend')).toHaveAttribute('data-backend-kind', 'webgpu');
+  for (const task of BUNDLE_TASKS) {
+    const { prompt, answer } = solvedPrompt(task, `generations_expert_${task}.json`);
+    const got = await ask(page, prompt);
+    expect(got.text, `${task}: "${prompt}"`).toBe(answer);
+    expect(topExpert(got.routing), `${task} routing ${JSON.stringify(got.routing)}`).toBe(task);
+    expect(got.routing[task]!).toBeGreaterThan(0.5);
+  }
+  // Timings are shown for every answer.
+  await expect(page.getByTestId('timings')).toHaveCount(BUNDLE_TASKS.length);
+  await page.screenshot({ path: testInfo.outputPath('chat-four-tasks.png'), fullPage: true });
+});
+
+test('the conversation survives a reload, and so do settings', async ({ page }, testInfo) => {
+  test.setTimeout(300_000);
+  await openApp(page);
+  const { prompt, answer } = solvedPrompt('upper', 'generations_expert_upper.json');
+  expect((await ask(page, prompt)).text).toBe(answer);
+  await page.getByText('Settings').click();
+  await page.getByLabel(/Max new tokens/).fill('40');
+  await page.reload();
+  await openApp(page, page.url());
+  await expect(page.getByTestId('message-user')).toHaveText(prompt);
+  await expect(page.getByTestId('message-assistant')).toContainText(answer);
+  await page.getByText('Settings').click();
+  await expect(page.getByLabel(/Max new tokens/)).toHaveValue('40');
+  // New / rename / delete conversation.
+  await page.getByRole('button', { name: '+ New conversation' }).click();
+  await expect(page.getByTestId('message-user')).toHaveCount(0);
+  await page.getByRole('button', { name: `Rename ${prompt.slice(0, 48)}` }).click();
+  await page.getByLabel('Conversation name').fill('Shouting');
+  await page.getByLabel('Conversation name').press('Enter');
+  await expect(page.getByRole('button', { name: 'Shouting' })).toBeVisible();
+  await page.getByRole('button', { name: 'Delete Shouting' }).click();
+  await expect(page.getByRole('button', { name: 'Shouting' })).toHaveCount(0);
+  await page.screenshot({ path: testInfo.outputPath('conversations.png'), fullPage: true });
+});

@@ -1,0 +1,23 @@
+import { expect, test } from '@playwright/test';
+import { openApp } from './app.ts';
+import { solvedPrompt } from './zoo.ts';
+
+test('compare view answers one prompt three ways side by side', async ({ page }, testInfo) => {
+  test.setTimeout(300_000);
+  await openApp(page);
+  await page.getByRole('tab', { name: 'Compare' }).click();
+  const { prompt, answer } = solvedPrompt('reverse', 'generations_expert_reverse.json');
+  await page.getByLabel('Prompt to compare').fill(prompt);
+  await page.getByRole('button', { name: 'Compare' }).last().click();
+  for (const col of ['twin', 'expert', 'static'] as const) {
+    await expect(page.getByTestId(`compare-${col}`).getByTestId('timings')).toBeVisible({ timeout: 180_000 });
+  }
+  // The fine-tuned expert the router picked, with its own weights, gives the reference answer.
+  await expect(page.getByTestId('compare-expert')).toContainText('Reverse');
+  await expect(page.getByTestId('compare-expert-answer')).toHaveText(answer);
+  await expect(page.getByTestId('compare-twin-answer')).toHaveText(answer);
+  await expect(page.getByTestId('compare-twin').getByTestId('routing-row').first()).toHaveAttribute('data-expert', 'reverse');
+  const staticAnswer = await page.getByTestId('compare-static-answer').innerText();
+  if (staticAnswer !== answer) await expect(page.getByTestId('compare-static-answer').locator('mark.diff').first()).toBeVisible();
+  await page.screenshot({ path: testInfo.outputPath('compare.png'), fullPage: true });
+});

@@ -1,0 +1,74 @@
+import { expect, test } from '@playwright/test';
+import { ask, dropFiles, expertIds, openApp, topExpert } from './app.ts';
+import { adapterFiles, bundleFile, solvedPrompt } from './zoo.ts';
+
+const ADAPTER = 'caesar';
+
+test('a PEFT LoRA adapter dropped in with its example prompts answers its task, and is still there after a reload', async ({ page }, testInfo) => {
+  test.setTimeout(600_000);
+  await openApp(page);
+  const before = await expertIds(page);
+  await page.getByTestId('expert-file-input').setInputFiles(adapterFiles(ADAPTER));
+  const dialog = page.getByRole('dialog', { name: 'Add expert' });
+  await expect(dialog).toBeVisible();
+  await expect(dialog).toContainText('PEFT LoRA adapter');
+  // Name and prompts come pre-filled from examples.json.
+  await expect(dialog.getByLabel('Name')).toHaveValue('Caesar shift');
+  const prompts = (await dialog.getByLabel(/Example prompts/).inputValue()).split('\n').filter(Boolean);
+  expect(prompts.length).toBeGreaterThanOrEqual(32);
+  await page.screenshot({ path: testInfo.outputPath('add-expert-dialog.png'), fullPage: true });
+  await dialog.getByRole('button', { name: 'Add expert' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'router learned it in' })).toBeVisible({ timeout: 120_000 });
+  const trainMs = Number(/in (\d+) ms/.exec(await page.getByText(/router learned it in/).innerText())?.[1]);
+  expect(trainMs).toBeLessThan(2000);
+  expect(await expertIds(page)).toEqual([...before, 'caesar-shift']);
+
+  const { prompt, answer } = solvedPrompt(ADAPTER, `generations_base_adapter_${ADAPTER}.json`);
+  const got = await ask(page, prompt);
+  expect(topExpert(got.routing)).toBe('caesar-shift');
+  expect(got.text).toBe(answer);
+  await page.screenshot({ path: testInfo.outputPath('custom-expert-answer.png'), fullPage: true });
+
+  await page.reload();
+  await openApp(page, page.url());
+  await expect(page.locator('[data-testid="expert"][data-expert="caesar-shift"]')).toBeVisible({ timeout: 120_000 });
+  expect((await ask(page, prompt)).text).toBe(answer);
+
+  // Removing it restores the bundle's experts and router.
+  await page.getByRole('button', { name: 'Remove Caesar shift' }).click();
+  await expect(page.locator('[data-testid="expert"][data-expert="caesar-shift"]')).toHaveCount(0);
+  expect(await expertIds(page)).toEqual(before);
+});
+
+test('bad drops show what is wrong and change nothing', async ({ page }, testInfo) => {
+  test.setTimeout(300_000);
+  await openApp(page);
+  const { prompt } = solvedPrompt('add', 'generations_expert_add.json');
+  await ask(page, prompt);
+  const experts = await expertIds(page);
+  const messages = await page.getByTestId('message-assistant').allInnerTexts();
+  const error = page.getByTestId('drop-error');
+
+  const expert = bundleFile('experts/add.safetensors');
+  await dropFiles(page, [{ name: 'add.safetensors', buffer: expert.subarray(0, Math.floor(expert.length / 2)) }]);
+  await expect(error).toContainText('add.safetensors');
+  await expect(error).toContainText(/truncat|beyond|out of bounds|shorter/i);
+  await page.screenshot({ path: testInfo.outputPath('drop-truncated.png'), fullPage: true });
+
+  // An expert for another architecture: right names, wrong shapes.
+  const header = JSON.stringify({ 'model.layers.0.self_attn.q_proj.weight.A': { dtype: 'F32', shape: [2, 576], data_offsets: [0, 4608] }, 'model.layers.0.self_attn.q_proj.weight.B': { dtype: 'F32', shape: [576, 2], data_offsets: [4608, 9216] } });
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(header.length));
+  await dropFiles(page, [{ name: 'smollm-expert.safetensors', buffer: Buffer.concat([len, Buffer.from(header), Buffer.alloc(9216)]) }]);
+  await expect(error).toContainText('smollm-expert.safetensors');
+  await expect(error).toContainText('model.layers.0.self_attn.q_proj.weight');
+  await expect(error).toContainText(/shape|does not match/i);
+
+  await dropFiles(page, [{ name: 'adapter_model.bin', buffer: Buffer.from([0x80, 0x02, 0x63, 0x6f, 0x6c]) }]);
+  await expect(error).toContainText('adapter_model.bin');
+  await expect(error).toContainText(/pickle/i);
+  await page.screenshot({ path: testInfo.outputPath('drop-pickle.png'), fullPage: true });
+
+  expect(await expertIds(page)).toEqual(experts);
+  expect(await page.getByTestId('message-assistant').allInnerTexts()).toEqual(messages);
+});

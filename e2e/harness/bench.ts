@@ -1,0 +1,353 @@
+// Benchmark page (Chromium, WebGPU). Driven by src/cli/bench/browser.ts through Playwright; each
+// section runs in a fresh page load so that onnxruntime-web only ever sees one GPUDevice.
+// Times are wall clock around work that is awaited to completion on the device
+// (queue.onSubmittedWorkDone), medians of alternating runs; ratios are computed from the same run.
+import { parseModelConfig } from '../../src/model/config.ts';
+import { GraphBuilder } from '../../src/model/onnx/graph.ts';
+import { buildDecoderGraph, transpose2d } from '../../src/model/onnx/decoder.ts';
+import { createBrowserEngine, createWebGpuDevice, loadBrowserOrt } from '../../src/runtime/browser.ts';
+import { loadBundle } from '../../src/runtime/bundleLoader.ts';
+import { GpuComposer } from '../../src/runtime/composer/gpuComposer.ts';
+import type { DecoderEngine } from '../../src/runtime/engine.ts';
+import { generate } from '../../src/runtime/generate.ts';
+import type { OrtModule, OrtSession, OrtTensor } from '../../src/runtime/ort.ts';
+import { readModuleFile, sharedWeights, toExpertModule } from '../../src/runtime/twin/bundleModel.ts';
+import { TwinSession } from '../../src/runtime/twin/session.ts';
+import {
+  alternatingRoutings,
+  composeBytes,
+  composeFlops,
+  composedElements,
+  caseShapes,
+  median,
+  randomComposerInputs,
+  type ComposeCase,
+  type ComposeShape,
+} from '../../src/cli/bench/shapes.ts';
+
+const now = () => performance.now();
+const WASM_PATHS = '/ort/';
+
+let cached: { device: GPUDevice; adapterName: string } | undefined;
+async function gpu(): Promise<{ device: GPUDevice; adapterName: string }> {
+  if (cached) return cached;
+  const ctx = await createWebGpuDevice();
+  const info = ctx.adapter.info;
+  cached = { device: ctx.device, adapterName: [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter' };
+  return cached;
+}
+
+export interface CopyResult {
+  bytes: number;
+  ms: number;
+  /** (read + write bytes) / time, GB/s. */
+  gbPerS: number;
+}
+
+async function copyBandwidth(device: GPUDevice, mb: number, iters: number): Promise<CopyResult> {
+  const size = mb * 1024 * 1024;
+  const src = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+  const dst = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+  const once = async () => {
+    const t = now();
+    const enc = device.createCommandEncoder();
+    enc.copyBufferToBuffer(src, 0, dst, 0, size);
+    device.queue.submit([enc.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    return now() - t;
+  };
+  await once();
+  const times: number[] = [];
+  for (let i = 0; i < iters; i++) times.push(await once());
+  src.destroy();
+  dst.destroy();
+  const ms = median(times);
+  return { bytes: 2 * size, ms, gbPerS: (2 * size) / ms / 1e6 };
+}
+
+/** One graph with one node chain per composed weight: Y = A_catᵀ[in, R] · B_cat[R, out] (+ S[in, out]). */
+function ortGraph(shapes: readonly ComposeShape[], experts: number, withAdd: boolean): Uint8Array {
+  const g = new GraphBuilder(withAdd ? 'bench_matmul_add' : 'bench_matmul');
+  shapes.forEach((w, i) => {
+    const R = w.rank * experts;
+    const a = g.input(`a${i}`, 'float32', [w.inDim, R]);
+    const b = g.input(`b${i}`, 'float32', [R, w.outDim]);
+    let y = g.op('MatMul', [a, b]);
+    if (withAdd) y = g.op('Add', [y, g.input(`s${i}`, 'float32', [w.inDim, w.outDim])]);
+    g.output(y, `y${i}`, 'float32', [w.inDim, w.outDim]);
+  });
+  return g.encode({ opset: 17 });
+}
+
+interface OrtCase {
+  session: OrtSession;
+  feeds: Record<string, OrtTensor>;
+  fetches: Record<string, OrtTensor> | undefined;
+  buffers: GPUBuffer[];
+  outputsPreallocated: boolean;
+}
+
+async function ortCase(ort: OrtModule, device: GPUDevice, shapes: readonly ComposeShape[], experts: number, withAdd: boolean): Promise<OrtCase> {
+  const buffers: GPUBuffer[] = [];
+  const buf = (dims: number[]) => {
+    const size = Math.max(16, Math.ceil((dims[0]! * dims[1]! * 4) / 16) * 16);
+    const b = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    buffers.push(b);
+    return ort.Tensor.fromGpuBuffer(b, { dataType: 'float32', dims });
+  };
+  const feeds: Record<string, OrtTensor> = {};
+  const fetches: Record<string, OrtTensor> = {};
+  shapes.forEach((w, i) => {
+    const R = w.rank * experts;
+    feeds[`a${i}`] = buf([w.inDim, R]);
+    feeds[`b${i}`] = buf([R, w.outDim]);
+    if (withAdd) feeds[`s${i}`] = buf([w.inDim, w.outDim]);
+    fetches[`y${i}`] = buf([w.inDim, w.outDim]);
+  });
+  const bytes = ortGraph(shapes, experts, withAdd);
+  // Outputs written into buffers we own (like the composer's); if this ORT build refuses
+  // pre-allocated GPU outputs, let it allocate them on the GPU and dispose them after each run.
+  try {
+    const session = await ort.InferenceSession.create(bytes, { executionProviders: [{ name: 'webgpu', device } as never] });
+    await session.run(feeds, fetches);
+    await device.queue.onSubmittedWorkDone();
+    return { session, feeds, fetches, buffers, outputsPreallocated: true };
+  } catch {
+    const loc: Record<string, 'gpu-buffer'> = {};
+    shapes.forEach((_, i) => (loc[`y${i}`] = 'gpu-buffer'));
+    const session = await ort.InferenceSession.create(bytes, { executionProviders: [{ name: 'webgpu', device } as never], preferredOutputLocation: loc });
+    return { session, feeds, fetches: undefined, buffers, outputsPreallocated: false };
+  }
+}
+
+async function runOrt(c: OrtCase, device: GPUDevice): Promise<number> {
+  const t = now();
+  if (c.fetches) await c.session.run(c.feeds, c.fetches);
+  else {
+    const out = await c.session.run(c.feeds);
+    await device.queue.onSubmittedWorkDone();
+    const ms = now() - t;
+    for (const v of Object.values(out)) v.dispose();
+    return ms;
+  }
+  await device.queue.onSubmittedWorkDone();
+  return now() - t;
+}
+
+export interface ComposerBenchResult {
+  label: string;
+  adapter: string;
+  weights: number;
+  elements: number;
+  experts: number;
+  rank: number;
+  sharedDtype: string;
+  layersRun: number;
+  layersFull: number;
+  /** Multiply a time by this to estimate the full model (by composed elements). */
+  fullModelScale: number;
+  flops: number;
+  bytesMoved: number;
+  iters: number;
+  composeMs: number;
+  composeMsAll: number[];
+  ortMatMulMs: number | null;
+  ortMatMulAddMs: number | null;
+  ortOutputsPreallocated: boolean | null;
+  copy: CopyResult;
+  setupMs: number;
+}
+
+async function composer(c: ComposeCase & { iters: number; ort: boolean; ortAdd: boolean; copyMb: number }): Promise<ComposerBenchResult> {
+  const { device, adapterName } = await gpu();
+  const errors: string[] = [];
+  device.addEventListener('uncapturederror', (e) => errors.push((e as GPUUncapturedErrorEvent).error.message));
+  const t0 = now();
+  const { shapes, fullModelScale } = caseShapes(c);
+  const inputs = randomComposerInputs(shapes, c.experts, c.sharedDtype);
+  const comp = new GpuComposer(device);
+  for (const w of inputs.weights) comp.addWeight(w);
+  comp.setExperts(inputs.modules);
+  inputs.weights.length = 0; // let the CPU copies go
+  const routings = alternatingRoutings(c.experts);
+  await comp.compose(routings[1]); // warm-up: pipelines compiled, buffers touched
+  let ort: OrtModule | undefined;
+  let mm: OrtCase | undefined;
+  let mmAdd: OrtCase | undefined;
+  if (c.ort) {
+    ort = await loadBrowserOrt({ kind: 'webgpu', device }, { wasmPaths: WASM_PATHS });
+    mm = await ortCase(ort, device, shapes, c.experts, false);
+    await runOrt(mm, device);
+    if (c.ortAdd) {
+      mmAdd = await ortCase(ort, device, shapes, c.experts, true);
+      await runOrt(mmAdd, device);
+    }
+  }
+  const setupMs = now() - t0;
+  const ours: number[] = [];
+  const ortMm: number[] = [];
+  const ortMmAdd: number[] = [];
+  // Interleaved so that machine noise hits every variant alike.
+  for (let i = 0; i < c.iters; i++) {
+    const t = now();
+    const changed = await comp.compose(routings[i % 2]!);
+    ours.push(now() - t);
+    if (!changed) throw new Error('compose did not run (routing unchanged?)');
+    if (mm) ortMm.push(await runOrt(mm, device));
+    if (mmAdd) ortMmAdd.push(await runOrt(mmAdd, device));
+  }
+  const copy = await copyBandwidth(device, c.copyMb, 5);
+  for (const oc of [mm, mmAdd]) {
+    if (!oc) continue;
+    await oc.session.release();
+    for (const b of oc.buffers) b.destroy();
+  }
+  comp.destroy();
+  if (errors.length) throw new Error(`WebGPU errors: ${errors.slice(0, 3).join('; ')}`);
+  return {
+    label: c.label,
+    adapter: adapterName,
+    weights: shapes.length,
+    elements: composedElements(shapes),
+    experts: c.experts,
+    rank: c.rank,
+    sharedDtype: c.sharedDtype,
+    layersRun: c.layersRun,
+    layersFull: c.layersFull,
+    fullModelScale,
+    flops: composeFlops(shapes, c.experts),
+    bytesMoved: composeBytes(shapes, c.experts, c.sharedDtype),
+    iters: c.iters,
+    composeMs: median(ours),
+    composeMsAll: ours,
+    ortMatMulMs: mm ? median(ortMm) : null,
+    ortMatMulAddMs: mmAdd ? median(ortMmAdd) : null,
+    ortOutputsPreallocated: mm ? mm.outputsPreallocated : null,
+    copy,
+    setupMs,
+  };
+}
+
+export interface OverheadResult {
+  adapter: string;
+  backend: string;
+  messages: {
+    expert: string;
+    routeMs: number;
+    composeMs: number;
+    firstTokenMs: number;
+    promptTokens: number;
+    generatedTokens: number;
+    tokensPerSecond: number;
+    top: string;
+  }[];
+  openMs: number;
+}
+
+/** The product path: TwinSession per message (route on the shared model, compose, generate). */
+async function overhead(o: { bundleUrl: string; prompts: { expert: string; text: string }[]; messages: number; maxNewTokens: number }): Promise<OverheadResult> {
+  const t0 = now();
+  const session = await TwinSession.open(o.bundleUrl, 'webgpu', () => undefined);
+  const openMs = now() - t0;
+  const settings = { temperature: 0, topK: 0, topP: 1, maxNewTokens: o.maxNewTokens, seed: 0, routingTemperature: 1, routingTopK: 0 };
+  const ask = (text: string) => session.generate([{ role: 'user', content: text }], settings, { kind: 'twin' }, () => undefined, new AbortController().signal);
+  await ask(o.prompts[0]!.text); // warm-up (pipelines, ORT kernels)
+  const messages: OverheadResult['messages'] = [];
+  for (let i = 0; i < o.messages; i++) {
+    const p = o.prompts[(i + 1) % o.prompts.length]!;
+    const r = await ask(p.text);
+    const top = Object.entries(r.routing).sort((a, b) => b[1] - a[1])[0];
+    messages.push({ expert: p.expert, ...r.timings, top: top ? `${top[0]}:${top[1].toFixed(2)}` : '' });
+  }
+  const backend = session.backend.kind === 'webgpu' ? `webgpu (${session.backend.adapterName})` : `wasm (${session.backend.reason})`;
+  await session.dispose();
+  return { adapter: backend, backend: session.backend.kind, messages, openMs };
+}
+
+export interface DecodeResult {
+  backend: string;
+  promptTokens: number;
+  decodeTokens: number;
+  reps: number;
+  composed: { decodeTokS: number[]; prefillMs: number[] };
+  static: { decodeTokS: number[]; prefillMs: number[] };
+  sameTokens: boolean;
+  composeMs: number;
+}
+
+/**
+ * Decode tokens/s with composed weights fed as GPU buffers (weights-as-inputs graph) vs the same
+ * weights baked into a static graph (initializers), on the same EP and device, alternating runs.
+ */
+async function decode(o: { bundleUrl: string; backend: 'webgpu' | 'wasm'; promptTokens: number; decodeTokens: number; reps: number }): Promise<DecodeResult> {
+  const bundle = await loadBundle(o.bundleUrl, { only: (f) => !f.path.endsWith('.full.safetensors') });
+  const { manifest, files } = bundle;
+  const spec = parseModelConfig(manifest.architecture);
+  const inputsGraph = buildDecoderGraph(spec, { weights: 'inputs', logits: 'last' });
+  const weights = inputsGraph.io.weightInputs;
+  const { device } = await gpu(); // the composer runs on the GPU in both cases
+  const comp = new GpuComposer(device);
+  for (const w of sharedWeights(manifest.shared.file, files.get(manifest.shared.file)!, weights)) comp.addWeight(w);
+  comp.setExperts(manifest.experts.map((e) => toExpertModule(e.id, readModuleFile(e.file, files.get(e.file)!, weights).entries, weights)));
+  const routing = new Map(manifest.experts.map((e, i) => [e.id, i === 0 ? 0.7 : 0.3 / Math.max(1, manifest.experts.length - 1)]));
+  const tc = now();
+  await comp.compose(routing);
+  const composeMs = now() - tc;
+  const graphLayout = new Map<string, Float32Array>();
+  for (const w of weights) graphLayout.set(w.name, await comp.readOutput(w.name));
+  // Back to HF layout for the static export ([in, out] → [out, in] for transposed weights).
+  const hf = (name: string) => {
+    const w = weights.find((x) => x.name === name)!;
+    const g = graphLayout.get(name)!.subarray(0, w.graphShape.reduce((a, b) => a * b, 1));
+    return w.transposed ? transpose2d(g, w.graphShape[0]!, w.graphShape[1]!) : g;
+  };
+  const staticGraph = buildDecoderGraph(spec, { weights: 'initializers', logits: 'last', weight: hf });
+  const be = o.backend === 'webgpu' ? ({ kind: 'webgpu', device } as const) : ({ kind: 'wasm', threads: 1 } as const);
+  const a = await createBrowserEngine(spec, inputsGraph, be, { wasmPaths: WASM_PATHS });
+  const feeds: Record<string, OrtTensor> = {};
+  for (const w of weights) {
+    feeds[w.name] =
+      o.backend === 'webgpu'
+        ? a.ort.Tensor.fromGpuBuffer(comp.output(w.name), { dataType: 'float32', dims: w.graphShape })
+        : new a.ort.Tensor('float32', graphLayout.get(w.name)!.slice(0, w.graphShape.reduce((x, y) => x * y, 1)), w.graphShape);
+  }
+  a.engine.setWeights(feeds);
+  const b = await createBrowserEngine(spec, staticGraph, be, { wasmPaths: WASM_PATHS });
+  b.engine.setWeights({});
+  const prompt = Array.from({ length: o.promptTokens }, (_, i) => (i * 31 + 7) % Math.min(spec.vocabSize, 256));
+  const run = async (e: DecoderEngine) => {
+    e.resetCache();
+    const r = await generate(e, prompt, { maxNewTokens: o.decodeTokens + 1, eosTokenIds: [] });
+    return { tokS: o.decodeTokens / (r.decodeMs / 1000), prefillMs: r.prefillMs, tokens: r.tokens };
+  };
+  await run(a.engine);
+  await run(b.engine); // warm-up both
+  const res: DecodeResult = {
+    backend: o.backend,
+    promptTokens: o.promptTokens,
+    decodeTokens: o.decodeTokens,
+    reps: o.reps,
+    composed: { decodeTokS: [], prefillMs: [] },
+    static: { decodeTokS: [], prefillMs: [] },
+    sameTokens: true,
+    composeMs,
+  };
+  for (let i = 0; i < o.reps; i++) {
+    const order = i % 2 ? ([['static', b.engine], ['composed', a.engine]] as const) : ([['composed', a.engine], ['static', b.engine]] as const);
+    const toks: number[][] = [];
+    for (const [k, e] of order) {
+      const r = await run(e);
+      res[k].decodeTokS.push(r.tokS);
+      res[k].prefillMs.push(r.prefillMs);
+      toks.push(r.tokens);
+    }
+    if (toks[0]!.join(',') !== toks[1]!.join(',')) res.sameTokens = false;
+  }
+  await a.engine.dispose();
+  await b.engine.dispose();
+  comp.destroy();
+  return res;
+}
+
+(window as unknown as { benchHarness: unknown }).benchHarness = { composer, overhead, decode };
+document.body.dataset.ready = 'true';
