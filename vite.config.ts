@@ -1,7 +1,7 @@
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
-import { createReadStream, readdirSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 
 // onnxruntime-web loads its .wasm/.mjs at run time. By default it would look next to the bundled
 // module or on a CDN; we serve the files ourselves under /ort/ (offline, same origin) and point
@@ -24,6 +24,15 @@ function serveOrtRuntime(): Plugin {
     generateBundle() {
       for (const file of ORT_FILES) {
         this.emitFile({ type: 'asset', fileName: `ort/${file}`, source: readFileSync(resolve(ORT_DIST, file)) });
+      }
+      // The demo bundle ships with the built app, at the same path the dev server serves it from.
+      const bundleDir = resolve(import.meta.dirname, 'models/bundle');
+      if (existsSync(bundleDir)) {
+        for (const file of readdirSync(bundleDir, { recursive: true, withFileTypes: true })) {
+          if (!file.isFile()) continue;
+          const abs = resolve(file.parentPath, file.name);
+          this.emitFile({ type: 'asset', fileName: `models/bundle/${relative(bundleDir, abs)}`, source: readFileSync(abs) });
+        }
       }
     },
   };
