@@ -149,8 +149,11 @@ export interface ComposerBenchResult {
   flops: number;
   bytesMoved: number;
   iters: number;
+  /** The kernel the app uses on this adapter; composeMs is its time. */
+  kernel: 'tiled' | 'flat';
   composeMs: number;
   composeMsAll: number[];
+  byKernel: { kernel: 'tiled' | 'flat'; composeMs: number }[];
   ortMatMulMs: number | null;
   ortMatMulAddMs: number | null;
   ortOutputsPreallocated: boolean | null;
@@ -165,12 +168,17 @@ async function composer(c: ComposeCase & { iters: number; ort: boolean; ortAdd: 
   const t0 = now();
   const { shapes, fullModelScale } = caseShapes(c);
   const inputs = randomComposerInputs(shapes, c.experts, c.sharedDtype);
-  const comp = new GpuComposer(device);
-  for (const w of inputs.weights) comp.addWeight(w);
-  comp.setExperts(inputs.modules);
+  // Both kernels, measured in the same loop; composeMs is the one the app picks on this adapter
+  // (session.ts: flat on software adapters such as SwiftShader, tiled elsewhere).
+  const software = /swiftshader/i.test(adapterName);
+  const comps = (['tiled', 'flat'] as const).map((k) => new GpuComposer(device, k));
+  for (const comp of comps) {
+    for (const w of inputs.weights) comp.addWeight(w);
+    comp.setExperts(inputs.modules);
+  }
   inputs.weights.length = 0; // let the CPU copies go
   const routings = alternatingRoutings(c.experts);
-  await comp.compose(routings[1]); // warm-up: pipelines compiled, buffers touched
+  for (const comp of comps) await comp.compose(routings[1]); // warm-up: pipelines compiled, buffers touched
   let ort: OrtModule | undefined;
   let mm: OrtCase | undefined;
   let mmAdd: OrtCase | undefined;
@@ -184,15 +192,17 @@ async function composer(c: ComposeCase & { iters: number; ort: boolean; ortAdd: 
     }
   }
   const setupMs = now() - t0;
-  const ours: number[] = [];
+  const ours: number[][] = comps.map(() => []);
   const ortMm: number[] = [];
   const ortMmAdd: number[] = [];
   // Interleaved so that machine noise hits every variant alike.
   for (let i = 0; i < c.iters; i++) {
-    const t = now();
-    const changed = await comp.compose(routings[i % 2]!);
-    ours.push(now() - t);
-    if (!changed) throw new Error('compose did not run (routing unchanged?)');
+    for (const [k, comp] of comps.entries()) {
+      const t = now();
+      const changed = await comp.compose(routings[i % 2]!);
+      ours[k]!.push(now() - t);
+      if (!changed) throw new Error('compose did not run (routing unchanged?)');
+    }
     if (mm) ortMm.push(await runOrt(mm, device));
     if (mmAdd) ortMmAdd.push(await runOrt(mmAdd, device));
   }
@@ -202,7 +212,7 @@ async function composer(c: ComposeCase & { iters: number; ort: boolean; ortAdd: 
     await oc.session.release();
     for (const b of oc.buffers) b.destroy();
   }
-  comp.destroy();
+  for (const comp of comps) comp.destroy();
   if (errors.length) throw new Error(`WebGPU errors: ${errors.slice(0, 3).join('; ')}`);
   return {
     label: c.label,
@@ -218,8 +228,10 @@ async function composer(c: ComposeCase & { iters: number; ort: boolean; ortAdd: 
     flops: composeFlops(shapes, c.experts),
     bytesMoved: composeBytes(shapes, c.experts, c.sharedDtype),
     iters: c.iters,
-    composeMs: median(ours),
-    composeMsAll: ours,
+    kernel: software ? 'flat' : 'tiled',
+    composeMs: median(ours[software ? 1 : 0]!),
+    composeMsAll: ours[software ? 1 : 0]!,
+    byKernel: comps.map((comp, k) => ({ kernel: comp.kernel, composeMs: median(ours[k]!) })),
     ortMatMulMs: mm ? median(ortMm) : null,
     ortMatMulAddMs: mmAdd ? median(ortMmAdd) : null,
     ortOutputsPreallocated: mm ? mm.outputsPreallocated : null,

@@ -68,22 +68,33 @@ async function benchTransformersJs(spec: ModelSpec, get: WeightSource, prompt: n
   }
 }
 
-export async function benchEngineMain(args: string[]): Promise<number> {
-  const opt = (k: string, d: string) => args.find((a) => a.startsWith(`--${k}=`))?.split('=')[1] ?? d;
-  const zoo = opt('zoo', 'models');
-  const promptLen = Number(opt('prompt', '64'));
-  const decode = Number(opt('decode', '32'));
+export interface EngineBenchOptions {
+  zoo: string;
+  promptLen: number;
+  decode: number;
+  big: boolean;
+  log?: (s: string) => void;
+}
+
+export type EngineBenchRow = Row;
+
+/** Runs the Node engine cases and returns the rows (used by `twinmerge bench-engine` and `npm run bench`). */
+export async function runEngineBench(o: EngineBenchOptions): Promise<{ rows: Row[]; notes: string[] }> {
+  const { zoo, promptLen, decode } = o;
+  const log = o.log ?? ((s: string) => console.warn(s));
+  const notes: string[] = [];
   const models: { name: string; spec: ModelSpec; get: WeightSource }[] = [];
   if (existsSync(join(zoo, 'base', 'model.safetensors'))) {
     const ck = await openCheckpointDir(join(zoo, 'base'));
     models.push({ name: 'zoo base', spec: ck.spec, get: (n) => ck.read(n) });
   } else {
-    console.warn(`no zoo at ${zoo}; using a random tiny model instead`);
+    notes.push(`no zoo at ${zoo}; a random model of the zoo's shape was used instead`);
+    log(notes[notes.length - 1]!);
     const spec = parseModelConfig({ model_type: 'llama', hidden_size: 128, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 352, vocab_size: 264, max_position_embeddings: 256, tie_word_embeddings: true });
     const w = randomCheckpoint(spec, 1);
     models.push({ name: 'tiny random (zoo shape)', spec, get: (n) => w.get(n)! });
   }
-  if (args.includes('--big')) {
+  if (o.big) {
     const spec = parseModelConfig({ model_type: 'llama', hidden_size: 576, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, intermediate_size: 1536, vocab_size: 49152, max_position_embeddings: 8192, rope_theta: 100000, tie_word_embeddings: true });
     const w = randomCheckpoint(spec, 1, 1);
     models.push({ name: 'SmolLM2-135M shape (random)', spec, get: (n) => w.get(n)! });
@@ -92,12 +103,23 @@ export async function benchEngineMain(args: string[]): Promise<number> {
   for (const m of models) {
     const prompt = Array.from({ length: promptLen }, (_, i) => (i * 31 + 7) % Math.min(m.spec.vocabSize, 256));
     for (const backend of ['cpu', 'wasm'] as const) {
+      log(`engine: ${m.name}, ours on ${backend}`);
       const r = await benchOurs(m.spec, m.get, backend, prompt, decode);
       rows.push({ model: m.name, ep: backend === 'cpu' ? 'onnxruntime-node cpu' : 'onnxruntime-web wasm (Node)', impl: 'ours', promptTokens: promptLen, prefillTokS: r.prefill, decodeTokS: r.decode });
     }
+    log(`engine: ${m.name}, transformers.js on cpu`);
     const t = await benchTransformersJs(m.spec, m.get, prompt, decode);
     rows.push({ model: m.name, ep: 'onnxruntime-node cpu', impl: 'transformers.js', promptTokens: promptLen, prefillTokS: t.prefill, decodeTokS: t.decode });
   }
+  return { rows, notes };
+}
+
+export async function benchEngineMain(args: string[]): Promise<number> {
+  const opt = (k: string, d: string) => args.find((a) => a.startsWith(`--${k}=`))?.split('=')[1] ?? d;
+  const zoo = opt('zoo', 'models');
+  const promptLen = Number(opt('prompt', '64'));
+  const decode = Number(opt('decode', '32'));
+  const { rows } = await runEngineBench({ zoo, promptLen, decode, big: args.includes('--big') });
   const lines = [
     '# Engine benchmark (Node)',
     '',

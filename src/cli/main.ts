@@ -9,6 +9,10 @@ const commands: Record<string, Command> = {
     describe: 'pack --config pack.yaml [--report r.json]: base + experts → a Twin-Merging bundle',
     run: async (a) => (await import('./pack/main.ts')).packMain(a),
   },
+  eval: {
+    describe: 'eval --config eval.yaml | --pack pack.yaml [--bundle dir] [--limit N]: exact match of base, experts, merges, Twin → docs/results',
+    run: async (a) => (await import('./eval/main.ts')).evalMain(a),
+  },
   export: {
     describe: 'export <checkpoint-dir> <out-dir>: transformers.js folder with onnx/model.onnx',
     run: async (a) => (await import('./export.ts')).exportMain(a),

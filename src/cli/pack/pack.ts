@@ -151,10 +151,17 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
     const bar = new Progress('merge + SVD', weights.length);
     for (const w of weights) {
       const theta0 = await readFinite(base, w.name);
-      const thetas = await Promise.all(experts.map((e) => readFinite(e, w.name)));
-      const taus = thetas.map((t) => sub(t, theta0));
+      // One array per expert, reused in place (theta → tau → E): the working set is T + 3 copies of
+      // one tensor, whatever the model size.
+      const taus: Float32Array[] = [];
+      for (let t = 0; t < experts.length; t++) {
+        const theta = await readFinite(experts[t]!, w.name);
+        if (fullWriters[t]) await fullWriters[t]!.write(w.name, w.shape.length === 1 ? theta : f32ToF16Array(theta));
+        for (let i = 0; i < theta.length; i++) theta[i] = theta[i]! - theta0[i]!;
+        taus.push(theta);
+      }
       const merged = merger.merge(taus, { name: w.name, shape: w.shape });
-      const shared = new Float32Array(theta0.length);
+      const shared = merged;
       for (let i = 0; i < shared.length; i++) shared[i] = theta0[i]! + merged[i]!;
       // Store, and keep exactly what the app will read back.
       let deq: Float32Array;
@@ -173,8 +180,9 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
       }
       sharedDequant.set(w.name, deq);
       for (let t = 0; t < experts.length; t++) {
-        if (fullWriters[t]) await fullWriters[t]!.write(w.name, w.shape.length === 1 ? thetas[t]! : f32ToF16Array(thetas[t]!));
-        const E = sub(thetas[t]!, deq);
+        // E_t = theta_t - dequant(shared) = tau_t + theta_0 - dequant(shared), in place.
+        const E = taus[t]!;
+        for (let i = 0; i < E.length; i++) E[i] = E[i]! + theta0[i]! - deq[i]!;
         if (w.shape.length === 1) {
           modules[t]!.set(w.name, { kind: 'delta', delta: E });
           continue;

@@ -4,7 +4,7 @@
 // the app can add a class (a dropped-in expert) without recomputing the bundle's features.
 import { writeFile } from 'node:fs/promises';
 import type { Manifest } from '../../core/bundle/manifest.ts';
-import { evaluateRouter, routerToTensors, trainRouter, type LabeledFeatures } from '../../core/router/index.ts';
+import { evaluateRouter, routerToTensors, trainRouter, type LabeledFeatures, type TrainOptions } from '../../core/router/index.ts';
 import { encodeSafetensors, type TensorInput } from '../../core/safetensors/index.ts';
 import type { ModelSpec } from '../../model/config.ts';
 import type { DecoderGraph } from '../../model/onnx/decoder.ts';
@@ -43,6 +43,29 @@ function pick<T>(list: readonly T[], n: number): T[] {
   return Array.from({ length: n }, (_, i) => list[Math.floor((i * list.length) / n)]!);
 }
 
+export interface RouterJob {
+  split: 'train' | 'val' | 'test';
+  label: number;
+  prompt: string;
+}
+
+/** The prompts the router sees, per split and class (also used by `twinmerge eval` to train the same router). */
+export async function routerJobs(config: Pick<PackConfig, 'experts' | 'router'>): Promise<RouterJob[]> {
+  const rc = config.router;
+  const jobs: RouterJob[] = [];
+  for (const [t, e] of config.experts.entries()) {
+    for (const p of pick(await readSplit(e.train), rc.trainPerExpert)) jobs.push({ split: 'train', label: t, prompt: p.prompt });
+    for (const p of pick(await readSplit(e.val), rc.valPerExpert)) jobs.push({ split: 'val', label: t, prompt: p.prompt });
+    if (e.test) for (const p of pick(await readSplit(e.test), rc.testPerExpert)) jobs.push({ split: 'test', label: t, prompt: p.prompt });
+  }
+  return jobs;
+}
+
+/** trainRouter's options from the pack config. */
+export function routerTrainOptions(config: Pick<PackConfig, 'experts' | 'router'>): TrainOptions {
+  return { hidden: config.router.hidden, seed: config.router.seed, numClasses: config.experts.length };
+}
+
 export async function trainBundleRouter(a: Args): Promise<{ manifest: Manifest['router']; report: RouterReport }> {
   const { config, spec, graph } = a;
   const ort = await loadNodeOrt('wasm');
@@ -55,12 +78,7 @@ export async function trainBundleRouter(a: Args): Promise<{ manifest: Manifest['
     val: { features: [], labels: [] },
     test: { features: [], labels: [] },
   };
-  const jobs: { split: 'train' | 'val' | 'test'; label: number; prompt: string }[] = [];
-  for (const [t, e] of config.experts.entries()) {
-    for (const p of pick(await readSplit(e.train), rc.trainPerExpert)) jobs.push({ split: 'train', label: t, prompt: p.prompt });
-    for (const p of pick(await readSplit(e.val), rc.valPerExpert)) jobs.push({ split: 'val', label: t, prompt: p.prompt });
-    if (e.test) for (const p of pick(await readSplit(e.test), rc.testPerExpert)) jobs.push({ split: 'test', label: t, prompt: p.prompt });
-  }
+  const jobs = await routerJobs(config);
   const t0 = Date.now();
   const bar = new Progress('router features', jobs.length);
   for (const j of jobs) {
@@ -72,7 +90,7 @@ export async function trainBundleRouter(a: Args): Promise<{ manifest: Manifest['
   await engine.dispose();
   const featureSeconds = (Date.now() - t0) / 1000;
   const t1 = Date.now();
-  const result = trainRouter(sets.train, sets.val, { hidden: rc.hidden, seed: rc.seed, numClasses: config.experts.length });
+  const result = trainRouter(sets.train, sets.val, routerTrainOptions(config));
   const trainSeconds = (Date.now() - t1) / 1000;
   const acc = (d: LabeledFeatures) => (d.features.length ? evaluateRouter(result.model, d).accuracy : 0);
   const accuracy = { train: acc(sets.train), val: acc(sets.val), test: acc(sets.test) };

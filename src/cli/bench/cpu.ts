@@ -1,0 +1,53 @@
+// The CPU composer (the WASM path's composition, src/runtime/composer/cpuComposer.ts) in Node, on
+// the same shapes and random inputs as the WebGPU case.
+import { CpuComposer } from '../../runtime/composer/cpuComposer.ts';
+import { alternatingRoutings, caseShapes, composeBytes, composedElements, composeFlops, median, randomComposerInputs, type ComposeCase } from './shapes.ts';
+
+export interface CpuComposerResult {
+  label: string;
+  weights: number;
+  elements: number;
+  experts: number;
+  rank: number;
+  sharedDtype: string;
+  layersRun: number;
+  layersFull: number;
+  fullModelScale: number;
+  flops: number;
+  bytesMoved: number;
+  iters: number;
+  composeMs: number;
+  composeMsAll: number[];
+}
+
+export async function benchCpuComposer(c: ComposeCase & { iters: number }): Promise<CpuComposerResult> {
+  const { shapes, fullModelScale } = caseShapes(c);
+  const inputs = randomComposerInputs(shapes, c.experts, c.sharedDtype);
+  const comp = new CpuComposer();
+  for (const w of inputs.weights) comp.addWeight(w);
+  comp.setExperts(inputs.modules);
+  const routings = alternatingRoutings(c.experts);
+  await comp.compose(routings[1]); // warm-up (JIT)
+  const times: number[] = [];
+  for (let i = 0; i < c.iters; i++) {
+    const t = performance.now();
+    if (!(await comp.compose(routings[i % 2]!))) throw new Error('compose did not run');
+    times.push(performance.now() - t);
+  }
+  return {
+    label: c.label,
+    weights: shapes.length,
+    elements: composedElements(shapes),
+    experts: c.experts,
+    rank: c.rank,
+    sharedDtype: c.sharedDtype,
+    layersRun: c.layersRun,
+    layersFull: c.layersFull,
+    fullModelScale,
+    flops: composeFlops(shapes, c.experts),
+    bytesMoved: composeBytes(shapes, c.experts, c.sharedDtype),
+    iters: c.iters,
+    composeMs: median(times),
+    composeMsAll: times,
+  };
+}

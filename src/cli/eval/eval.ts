@@ -1,0 +1,496 @@
+// `twinmerge eval`: exact match per task on the zoo's test splits for the base, each fine-tuned
+// expert, static merges, and Twin-Merging at several ranks/budgets and lambdas with oracle and
+// learned routing; lambda (and the budget allocation's objective) chosen on the val split only;
+// plus the shipped bundle, evaluated from its files. See docs/eval.md.
+import { readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { createMerger, type ExclusiveModule } from '../../core/merge/index.ts';
+import { argmax, evaluateRouter, routeWeights, trainRouter, type LabeledFeatures, type RouterModel } from '../../core/router/index.ts';
+import type { ModelSpec } from '../../model/config.ts';
+import type { WeightInfo } from '../../model/llama.ts';
+import { buildDecoderGraph, type DecoderGraph } from '../../model/onnx/decoder.ts';
+import { loadTokenizerDir } from '../../runtime/node/tokenizer.ts';
+import type { Tokenizer } from '../../runtime/tokenizer.ts';
+import { Progress } from '../progress.ts';
+import { loadPackConfig, type PackConfig } from '../pack/config.ts';
+import { foldLoraAdapter } from '../pack/lora.ts';
+import { readSplit } from '../pack/pack.ts';
+import { routerJobs, routerTrainOptions } from '../pack/router.ts';
+import { openBase, openExpert, readFinite, type WeightSource } from '../pack/sources.ts';
+import { loadBundleDir } from './bundle.ts';
+import type { EvalConfig } from './config.ts';
+import { Runner, type Example, type Job, type Split } from './runner.ts';
+import { chooseBest, normalizedScores, quantizeRouting, selectionScore, taskScore, type TaskScore } from './score.ts';
+import {
+  allocateRanks,
+  buildShared,
+  composeWeights,
+  exclusiveModule,
+  factorExpert,
+  fullExpertBytes,
+  policyId,
+  policyLabel,
+  sharedBytes,
+  type BuiltModule,
+  type ExpertFactors,
+  type RankPolicy,
+  type Weights,
+} from './variants.ts';
+
+export const EVAL_VERSION = 'twinmerge eval 0.1.0';
+
+export type VariantKind = 'base' | 'expert' | 'static' | 'twin' | 'bundle';
+
+export interface VariantBytes {
+  /** The shared model as stored (0 for the experts row: each task has its own full model). */
+  shared: number;
+  /** Mean bytes of one expert's exclusive module (a full model for the experts row). */
+  exclusivePerExpert: number;
+  /** exclusivePerExpert / one full expert's bytes at the exclusive dtype. */
+  exclusiveShare: number;
+  /** Everything the variant needs for all tasks. */
+  total: number;
+}
+
+export interface VariantResult {
+  id: string;
+  kind: VariantKind;
+  label: string;
+  routing?: 'oracle' | 'learned';
+  lambda?: number;
+  policy?: string;
+  /** How lambda was set: 'val' (chosen on the val split), 'fixed' (a testLambdas value; the budget objective still chosen on val), 'manifest' (the bundle). */
+  chosen?: 'val' | 'fixed' | 'manifest';
+  scores: Record<string, TaskScore>;
+  emAverage: number;
+  normalized: Record<string, number | null>;
+  normalizedAverage: number | null;
+  bytes: VariantBytes;
+  ranks?: { max: number; mean: number };
+  routerTestAccuracy?: number;
+}
+
+export interface SelectionRow {
+  group: string;
+  policy: string;
+  lambda: number;
+  valEm: Record<string, number>;
+  score: number;
+  exclusiveShare: number;
+}
+
+export interface EvalResults {
+  createdBy: string;
+  config: Record<string, unknown>;
+  tasks: string[];
+  examples: { test: Record<string, number>; val: Record<string, number> };
+  fullExpertBytes: number;
+  /** expert id → task → test EM (every expert on every task when crossTask). */
+  expertMatrix: Record<string, Record<string, number>>;
+  /** Each expert's EM on its own task: the normalization (test) and the selection's reference (val). */
+  upperBound: { test: Record<string, number>; val: Record<string, number> };
+  variants: VariantResult[];
+  selection: { rows: SelectionRow[]; chosen: { group: string; policy: string; lambda: number; score: number }[]; criterion: string };
+  recommended: { group: string; policy: string; lambda: number; valScore: number; exclusiveShare: number } | null;
+  routers: { lambda: number; accuracy: { train: number; val: number; test: number }; bestEpoch: number }[];
+  bundle: null | {
+    path: string;
+    merge: unknown;
+    rankPolicy: string;
+    maxRank: number;
+    exclusiveShare: number;
+    routerTestAccuracy: number;
+    acceptance: { normalizedAverage: number | null; exclusiveShare: number; routerTestAccuracy: number; pass: { score95: boolean; share25: boolean; router99: boolean } };
+  };
+  timing: { seconds: number; generations: number; msPerGeneration: number; composeSeconds: number; featureSeconds: number; svdSeconds: number };
+}
+
+interface Zoo {
+  spec: ModelSpec;
+  weights: WeightInfo[];
+  base: Weights;
+  experts: Weights[];
+}
+
+async function readAllWeights(src: WeightSource, weights: readonly WeightInfo[]): Promise<Weights> {
+  const m: Weights = new Map();
+  for (const w of weights) m.set(w.name, await readFinite(src, w.name));
+  return m;
+}
+
+async function loadZoo(pack: PackConfig): Promise<Zoo> {
+  const base = await openBase(pack.base);
+  const opened: WeightSource[] = [];
+  try {
+    const experts: Weights[] = [];
+    for (const e of pack.experts) {
+      const src = await openExpert(e.id, e.path, base, foldLoraAdapter);
+      opened.push(src);
+      experts.push(await readAllWeights(src, base.weights));
+    }
+    return { spec: base.spec, weights: base.weights, base: await readAllWeights(base, base.weights), experts };
+  } finally {
+    for (const s of opened) await s.close();
+    await base.close();
+  }
+}
+
+/** EOS ids: config.json's plus generation_config.json's (the zoo stops at <|im_end|> or <|endoftext|>). */
+async function eosIds(dir: string, spec: ModelSpec): Promise<number[]> {
+  const ids = new Set(spec.eosTokenIds);
+  try {
+    const g = JSON.parse(await readFile(join(dir, 'generation_config.json'), 'utf8')) as { eos_token_id?: number | number[] };
+    for (const x of [g.eos_token_id ?? []].flat()) ids.add(x);
+  } catch {
+    /* no generation_config.json */
+  }
+  return [...ids];
+}
+
+function oneHot(t: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => (i === t ? 1 : 0));
+}
+
+const fmtLambda = (l: number): string => String(Math.round(l * 1000) / 1000);
+
+export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<EvalResults> {
+  const t0 = Date.now();
+  const pack = await loadPackConfig(cfg.pack);
+  const tasks = pack.experts.map((e) => e.id);
+  const T = tasks.length;
+  for (const e of pack.experts) if (!e.test) throw new Error(`${cfg.pack}: expert "${e.id}" has no test split (eval needs one per task)`);
+  const zoo = await loadZoo(pack);
+  const { spec, weights } = zoo;
+  const sharedDtype = pack.shared.dtype;
+  const exDtype = pack.exclusive.dtype;
+  const fullBytes = fullExpertBytes(weights, exDtype);
+  const shBytes = sharedBytes(weights, sharedDtype);
+  const seed = cfg.seed ?? pack.svd.seed;
+  log(`eval: ${spec.family} hidden ${spec.hiddenSize} × ${spec.numLayers} layers, ${T} tasks (${tasks.join(', ')}), shared ${sharedDtype}, exclusive ${exDtype}, backend ${cfg.backend}`);
+
+  const tokenizer: Tokenizer = await loadTokenizerDir(pack.base);
+  const eos = await eosIds(pack.base, spec);
+  const graph: DecoderGraph = buildDecoderGraph(spec, { weights: 'inputs', hiddenStateOutput: true, logits: 'last' });
+  const runner = await Runner.create(spec, graph, tokenizer, eos, cfg.backend, cfg.threads);
+  let featureMs = 0;
+  let svdMs = 0;
+  try {
+    const data: Record<Split, Example[][]> = { val: [], test: [] };
+    for (const [t, e] of pack.experts.entries()) {
+      const test = await readSplit(e.test!);
+      const val = await readSplit(e.val);
+      data.test.push(runner.examples(e.id, t, 'test', cfg.limit ? test.slice(0, cfg.limit) : test));
+      data.val.push(runner.examples(e.id, t, 'val', val.slice(0, cfg.valLimit)));
+    }
+    const all = (split: Split, only?: number): Example[] => (only === undefined ? data[split].flat() : data[split][only]!);
+
+    /** EM per task from outcomes of the given examples. */
+    const tally = (exs: readonly Example[], ok: readonly boolean[]): Record<string, TaskScore> => {
+      const c: Record<string, number> = {};
+      const n: Record<string, number> = {};
+      exs.forEach((ex, i) => {
+        n[ex.task] = (n[ex.task] ?? 0) + 1;
+        c[ex.task] = (c[ex.task] ?? 0) + (ok[i] ? 1 : 0);
+      });
+      return Object.fromEntries(Object.keys(n).map((t) => [t, taskScore(c[t]!, n[t]!)]));
+    };
+
+    /** A fixed set of weights on examples. */
+    const runFixed = async (label: string, key: string, exs: readonly Example[], w: () => Weights): Promise<Record<string, TaskScore>> => {
+      const out = await runner.run(label, exs.map((ex) => ({ ex, key })), () => w());
+      return tally(exs, out.map((o) => o.ok));
+    };
+
+    /** Twin composition: shared + routed modules; `route` gives each example's routing weights. */
+    const runRouted = async (label: string, ns: string, exs: readonly Example[], shared: Weights, modules: readonly ExclusiveModule[], route: (ex: Example) => ArrayLike<number>): Promise<Record<string, TaskScore>> => {
+      const byKey = new Map<string, number[]>();
+      const jobs: Job[] = exs.map((ex) => {
+        const q = quantizeRouting(route(ex), cfg.skipBelow, cfg.routingRound);
+        const key = `${ns}|${q.key}`;
+        byKey.set(key, q.weights);
+        return { ex, key };
+      });
+      const out = await runner.run(label, jobs, (key) => composeWeights(weights, shared, modules, byKey.get(key)!));
+      return tally(exs, out.map((o) => o.ok));
+    };
+    const oracle = (ex: Example): number[] => oneHot(ex.taskIndex, T);
+
+    // ---- 1. base, 2. experts
+    const variants: VariantResult[] = [];
+    const emOf = (s: Record<string, TaskScore>): Record<string, number> => Object.fromEntries(tasks.map((t) => [t, s[t]?.em ?? 0]));
+    const upperVal: Record<string, number> = {};
+    const upperTest: Record<string, number> = {};
+    const diagonal: Record<string, TaskScore> = {};
+    const expertMatrix: Record<string, Record<string, number>> = {};
+    for (let t = 0; t < T; t++) {
+      const exs = cfg.crossTask ? all('test') : all('test', t);
+      const s = await runFixed(`expert ${tasks[t]} (test)`, `expert:${tasks[t]}`, exs, () => zoo.experts[t]!);
+      expertMatrix[tasks[t]!] = emOf(s);
+      upperTest[tasks[t]!] = s[tasks[t]!]!.em;
+      diagonal[tasks[t]!] = s[tasks[t]!]!;
+      const v = await runFixed(`expert ${tasks[t]} (val)`, `expert:${tasks[t]}`, all('val', t), () => zoo.experts[t]!);
+      upperVal[tasks[t]!] = v[tasks[t]!]!.em;
+    }
+    const makeVariant = (v: Omit<VariantResult, 'emAverage' | 'normalized' | 'normalizedAverage'>): VariantResult => {
+      const em = emOf(v.scores);
+      const ns = normalizedScores(tasks, em, upperTest);
+      const r: VariantResult = { ...v, emAverage: tasks.reduce((s, t) => s + em[t]!, 0) / T, normalized: ns.perTask, normalizedAverage: ns.average };
+      variants.push(r);
+      log(`  ${v.label.padEnd(44)} EM ${tasks.map((t) => `${t} ${(100 * em[t]!).toFixed(1)}`).join(', ')}; normalized ${ns.average === null ? 'n/a' : ns.average.toFixed(1)}`);
+      return r;
+    };
+    makeVariant({
+      id: 'experts',
+      kind: 'expert',
+      label: 'Fine-tuned experts (expert t on task t)',
+      scores: diagonal,
+      bytes: { shared: 0, exclusivePerExpert: fullBytes, exclusiveShare: 1, total: T * fullBytes },
+    });
+    const baseScores = await runFixed('base (test)', 'base', all('test'), () => zoo.base);
+    makeVariant({ id: 'base', kind: 'base', label: 'Base model', scores: baseScores, bytes: { shared: shBytes, exclusivePerExpert: 0, exclusiveShare: 0, total: shBytes } });
+
+    // ---- 3. static merges
+    for (const s of cfg.static) {
+      const merger = createMerger(s.method, s.params);
+      const shared = buildShared(weights, zoo.base, zoo.experts, merger, sharedDtype);
+      const name = s.name ?? s.method;
+      const scores = await runFixed(`${name} (test)`, `static:${name}:${JSON.stringify(merger.manifest)}`, all('test'), () => shared);
+      makeVariant({ id: `static:${name}`, kind: 'static', label: `${name} (λ ${fmtLambda(merger.params.lambda)})`, lambda: merger.params.lambda, scores, bytes: { shared: shBytes, exclusivePerExpert: 0, exclusiveShare: 0, total: shBytes } });
+    }
+
+    // ---- Twin-Merging: shared part per lambda (pack's method), SVD of every expert's residual
+    const factories = new Map<number, { shared: Weights; factors: ExpertFactors[] }>();
+    const factory = (lambda: number): { shared: Weights; factors: ExpertFactors[] } => {
+      let f = factories.get(lambda);
+      if (!f) {
+        const ts = Date.now();
+        const merger = createMerger(pack.merge.method, { ...pack.merge.params, lambda });
+        const shared = buildShared(weights, zoo.base, zoo.experts, merger, sharedDtype);
+        const bar = new Progress(`SVD λ=${fmtLambda(lambda)}`, T);
+        const factors = zoo.experts.map((e) => {
+          const r = factorExpert(weights, shared, e, { seed });
+          bar.tick();
+          return r;
+        });
+        bar.finish();
+        f = { shared, factors };
+        factories.set(lambda, f);
+        svdMs += Date.now() - ts;
+      }
+      return f;
+    };
+    const build = (lambda: number, policy: RankPolicy): BuiltModule[] => {
+      const f = factory(lambda);
+      return f.factors.map((x, t) => exclusiveModule(tasks[t]!, x, allocateRanks(weights, x, policy, exDtype), exDtype));
+    };
+    const bytesOf = (mods: readonly BuiltModule[]): VariantBytes => {
+      const per = mods.reduce((s, m) => s + m.bytes, 0) / mods.length;
+      return { shared: shBytes, exclusivePerExpert: per, exclusiveShare: per / fullBytes, total: shBytes + T * per };
+    };
+
+    // Groups: one per fixed rank (choose lambda) and one per budget (choose lambda and the objective).
+    const groups: { id: string; policies: RankPolicy[] }[] = [
+      ...cfg.ranks.map((r) => ({ id: `r${r}`, policies: [{ kind: 'fixed', rank: r } as RankPolicy] })),
+      ...cfg.budgets.map((b) => ({ id: `budget${Math.round(b * 1000) / 10}%`, policies: cfg.budgetObjectives.map((o) => ({ kind: 'budget', share: b, objective: o }) as RankPolicy) })),
+    ];
+    const selRows: SelectionRow[] = [];
+    const valScore = new Map<string, SelectionRow>();
+    for (const lambda of cfg.lambdas) {
+      for (const g of groups) {
+        for (const p of g.policies) {
+          const mods = build(lambda, p);
+          const f = factory(lambda);
+          const s = await runRouted(`val ${policyId(p)} λ=${fmtLambda(lambda)}`, `twin:${fmtLambda(lambda)}:${policyId(p)}`, all('val'), f.shared, mods.map((m) => m.module), oracle);
+          const em = emOf(s);
+          const row: SelectionRow = { group: g.id, policy: policyId(p), lambda, valEm: em, score: selectionScore(tasks, em, upperVal), exclusiveShare: bytesOf(mods).exclusiveShare };
+          selRows.push(row);
+          valScore.set(`${policyId(p)}@${lambda}`, row);
+        }
+      }
+    }
+    const chosen = groups.map((g) => {
+      const cands = cfg.lambdas.flatMap((lambda) => g.policies.map((p) => ({ value: { policy: p, lambda }, score: valScore.get(`${policyId(p)}@${lambda}`)!.score })));
+      const best = chooseBest(cands);
+      // Also on test: the fixed lambdas (e.g. 0 = no shared part, 0.3 = the paper's), each with its best policy on val.
+      const fixed = cfg.testLambdas.filter((l) => l !== best.value.lambda).map((l) => chooseBest(cands.filter((c) => c.value.lambda === l)));
+      return { group: g.id, best, fixed };
+    });
+
+    // ---- learned routing: the router trained exactly as pack trains it, on the shared model of that lambda
+    const routerInfo: EvalResults['routers'] = [];
+    const routerJobList = (await routerJobs(pack)).filter((j) => j.split !== 'test');
+    const routes = new Map<number, Map<Example, Float64Array>>();
+    const learnedRoutes = async (sharedW: Weights, label: string, temperature: number): Promise<{ routes: Map<Example, Float64Array>; model: RouterModel; accuracy: { train: number; val: number; test: number }; bestEpoch: number }> => {
+      const tf = Date.now();
+      const feeds = await runner.feeds(sharedW);
+      let model: RouterModel;
+      let acc = { train: NaN, val: NaN, test: NaN };
+      let bestEpoch = -1;
+      {
+        const feats = await runner.features(routerJobList.map((j) => j.prompt), feeds, `router features ${label}`);
+        const sets: Record<'train' | 'val', LabeledFeatures & { features: Float32Array[]; labels: number[] }> = { train: { features: [], labels: [] }, val: { features: [], labels: [] } };
+        routerJobList.forEach((j, i) => {
+          const s = sets[j.split as 'train' | 'val'];
+          s.features.push(feats[i]!);
+          s.labels.push(j.label);
+        });
+        const r = trainRouter(sets.train, sets.val, routerTrainOptions(pack));
+        model = r.model;
+        bestEpoch = r.bestEpoch;
+        acc = { train: evaluateRouter(model, sets.train).accuracy, val: evaluateRouter(model, sets.val).accuracy, test: NaN };
+      }
+      const exs = all('test');
+      const feats = await runner.features(exs.map((e) => e.prompt), feeds, `test features ${label}`);
+      const out = new Map<Example, Float64Array>();
+      let correct = 0;
+      exs.forEach((ex, i) => {
+        const w = routeWeights(model, feats[i]!, { temperature });
+        out.set(ex, w);
+        if (argmax(w) === ex.taskIndex) correct++;
+      });
+      acc.test = correct / exs.length;
+      featureMs += Date.now() - tf;
+      return { routes: out, model, accuracy: acc, bestEpoch };
+    };
+    const routesFor = async (lambda: number): Promise<Map<Example, Float64Array>> => {
+      let r = routes.get(lambda);
+      if (!r) {
+        const lr = await learnedRoutes(factory(lambda).shared, `λ=${fmtLambda(lambda)}`, pack.router.temperature);
+        r = lr.routes;
+        routes.set(lambda, r);
+        routerInfo.push({ lambda, accuracy: lr.accuracy, bestEpoch: lr.bestEpoch });
+        log(`  router λ=${fmtLambda(lambda)}: train ${(100 * lr.accuracy.train).toFixed(1)}%, val ${(100 * lr.accuracy.val).toFixed(1)}%, test ${(100 * lr.accuracy.test).toFixed(2)}%`);
+      }
+      return r;
+    };
+
+    // ---- 4./5. Twin on test: the val-chosen setting per group, and lambda = 0 (routed experts, no shared part)
+    const twinTest = async (g: string, policy: RankPolicy, lambda: number, how: 'val' | 'fixed'): Promise<void> => {
+      const mods = build(lambda, policy);
+      const f = factory(lambda);
+      const ns = `twin:${fmtLambda(lambda)}:${policyId(policy)}`;
+      const kindLabel = `${lambda === 0 ? 'Routed experts, no shared part' : 'Twin-Merging'}${how === 'val' ? ' (λ chosen on val)' : ''}`;
+      const ranks = { max: Math.max(...mods.map((m) => m.maxRank)), mean: mods.reduce((s, m) => s + m.meanRank, 0) / mods.length };
+      const base = { kind: 'twin' as const, lambda, policy: policyId(policy), chosen: how, bytes: bytesOf(mods), ranks };
+      const so = await runRouted(`${g} λ=${fmtLambda(lambda)} oracle`, ns, all('test'), f.shared, mods.map((m) => m.module), oracle);
+      makeVariant({ ...base, id: `twin:${g}:${fmtLambda(lambda)}:oracle`, label: `${kindLabel}, ${policyLabel(policy)}, λ ${fmtLambda(lambda)}, oracle`, routing: 'oracle', scores: so });
+      const r = await routesFor(lambda);
+      const sl = await runRouted(`${g} λ=${fmtLambda(lambda)} learned`, ns, all('test'), f.shared, mods.map((m) => m.module), (ex) => r.get(ex)!);
+      const acc = routerInfo.find((x) => x.lambda === lambda)?.accuracy.test;
+      makeVariant({ ...base, id: `twin:${g}:${fmtLambda(lambda)}:learned`, label: `${kindLabel}, ${policyLabel(policy)}, λ ${fmtLambda(lambda)}, learned`, routing: 'learned', scores: sl, ...(acc !== undefined ? { routerTestAccuracy: acc } : {}) });
+    };
+    for (const c of chosen) {
+      await twinTest(c.group, c.best.value.policy, c.best.value.lambda, 'val');
+      for (const f of c.fixed) await twinTest(c.group, f.value.policy, f.value.lambda, 'fixed');
+    }
+
+    // The recommended setting: the best val score among those within the byte limit.
+    const within = chosen.filter((c) => valScore.get(`${policyId(c.best.value.policy)}@${c.best.value.lambda}`)!.exclusiveShare <= cfg.maxShare);
+    const rec = within.length ? chooseBest(within.map((c) => ({ value: c, score: c.best.score }))).value : null;
+
+    // ---- the shipped bundle, from its files
+    let bundleOut: EvalResults['bundle'] = null;
+    if (cfg.bundle) {
+      const b = await loadBundleDir(cfg.bundle, weights);
+      const missing = tasks.filter((t) => !b.labels.includes(t));
+      if (missing.length) throw new Error(`${cfg.bundle}: the bundle has no expert for task(s) ${missing.join(', ')}`);
+      const bRunner = await Runner.create(b.spec, { bytes: b.graphBytes, io: graph.io }, await loadTokenizerDir(cfg.bundle), eos, cfg.backend, cfg.threads);
+      try {
+        const bData = tasks.map((t, i) => bRunner.examples(t, i, 'test', data.test[i]!.map((e) => ({ prompt: e.prompt, answer: e.answer }))));
+        const exs = bData.flat();
+        const order = tasks.map((t) => b.labels.indexOf(t));
+        const run = async (label: string, route: (ex: Example) => ArrayLike<number>): Promise<Record<string, TaskScore>> => {
+          const byKey = new Map<string, number[]>();
+          const jobs = exs.map((ex) => {
+            const q = quantizeRouting(route(ex), cfg.skipBelow, cfg.routingRound);
+            byKey.set(`bundle|${q.key}`, q.weights);
+            return { ex, key: `bundle|${q.key}` };
+          });
+          const out = await bRunner.run(label, jobs, (key) => composeWeights(weights, b.shared, b.modules, byKey.get(key)!));
+          return tally(exs, out.map((o) => o.ok));
+        };
+        const tf = Date.now();
+        const feeds = await bRunner.feeds(b.shared);
+        const feats = await bRunner.features(exs.map((e) => e.prompt), feeds, 'bundle test features');
+        featureMs += Date.now() - tf;
+        const lr = new Map<Example, Float64Array>();
+        let correct = 0;
+        exs.forEach((ex, i) => {
+          const w = routeWeights(b.router, feats[i]!, { temperature: b.temperature });
+          lr.set(ex, w);
+          if (argmax(w) === order[ex.taskIndex]) correct++;
+        });
+        const routerAcc = correct / exs.length;
+        const per = b.expertBytes.reduce((s, x) => s + x, 0) / b.expertBytes.length;
+        const bFull = fullExpertBytes(weights, b.exclusiveDtype);
+        const bytes: VariantBytes = { shared: b.sharedFileBytes, exclusivePerExpert: per, exclusiveShare: per / bFull, total: b.sharedFileBytes + T * per };
+        const policyDesc = `${b.manifest.experts[0]?.rankPolicy ?? '?'} (rank ≤ ${Math.max(...b.manifest.experts.map((e) => e.rank))})`;
+        const common = { kind: 'bundle' as const, lambda: b.manifest.merge.lambda, policy: policyDesc, chosen: 'manifest' as const, bytes };
+        const sl = await run('bundle learned', (ex) => lr.get(ex)!);
+        const vl = makeVariant({ ...common, id: 'bundle:learned', label: `Shipped bundle (${b.manifest.merge.method} λ ${fmtLambda(b.manifest.merge.lambda)}), learned`, routing: 'learned', scores: sl, routerTestAccuracy: routerAcc });
+        const so = await run('bundle oracle', (ex) => oneHot(order[ex.taskIndex]!, b.labels.length));
+        makeVariant({ ...common, id: 'bundle:oracle', label: `Shipped bundle (${b.manifest.merge.method} λ ${fmtLambda(b.manifest.merge.lambda)}), oracle`, routing: 'oracle', scores: so });
+        bundleOut = {
+          path: relative(process.cwd(), cfg.bundle) || '.',
+          merge: b.manifest.merge,
+          rankPolicy: b.manifest.experts[0]?.rankPolicy ?? 'fixed',
+          maxRank: Math.max(...b.manifest.experts.map((e) => e.rank)),
+          exclusiveShare: bytes.exclusiveShare,
+          routerTestAccuracy: routerAcc,
+          acceptance: {
+            normalizedAverage: vl.normalizedAverage,
+            exclusiveShare: bytes.exclusiveShare,
+            routerTestAccuracy: routerAcc,
+            pass: { score95: (vl.normalizedAverage ?? 0) >= 95, share25: bytes.exclusiveShare <= 0.25, router99: routerAcc >= 0.99 },
+          },
+        };
+        runner.generated += bRunner.generated;
+        runner.generateMs += bRunner.generateMs;
+        runner.composeMs += bRunner.composeMs;
+      } finally {
+        await bRunner.dispose();
+      }
+    }
+
+    const seconds = (Date.now() - t0) / 1000;
+    return {
+      createdBy: EVAL_VERSION,
+      config: {
+        ...cfg,
+        pack: relative(process.cwd(), cfg.pack),
+        output: relative(process.cwd(), cfg.output),
+        ...(cfg.bundle ? { bundle: relative(process.cwd(), cfg.bundle) } : {}),
+        merge: pack.merge,
+        sharedDtype,
+        exclusiveDtype: exDtype,
+        router: pack.router,
+      },
+      tasks,
+      examples: { test: Object.fromEntries(tasks.map((t, i) => [t, data.test[i]!.length])), val: Object.fromEntries(tasks.map((t, i) => [t, data.val[i]!.length])) },
+      fullExpertBytes: fullBytes,
+      expertMatrix,
+      upperBound: { test: upperTest, val: upperVal },
+      variants,
+      selection: {
+        rows: selRows,
+        chosen: chosen.map((c) => ({ group: c.group, policy: policyId(c.best.value.policy), lambda: c.best.value.lambda, score: c.best.score })),
+        criterion: 'mean over tasks of val EM / the expert’s own val EM, oracle routing; ties to the earlier grid point',
+      },
+      recommended: rec
+        ? { group: rec.group, policy: policyId(rec.best.value.policy), lambda: rec.best.value.lambda, valScore: rec.best.score, exclusiveShare: valScore.get(`${policyId(rec.best.value.policy)}@${rec.best.value.lambda}`)!.exclusiveShare }
+        : null,
+      routers: routerInfo,
+      bundle: bundleOut,
+      timing: {
+        seconds,
+        generations: runner.generated,
+        msPerGeneration: runner.generated ? runner.generateMs / runner.generated : 0,
+        composeSeconds: runner.composeMs / 1000,
+        featureSeconds: featureMs / 1000,
+        svdSeconds: svdMs / 1000,
+      },
+    };
+  } finally {
+    await runner.dispose();
+  }
+}
