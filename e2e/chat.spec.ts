@@ -6,15 +6,18 @@ test('each demo task gets the fine-tuned answer, routed to its expert', async ({
   test.setTimeout(600_000);
   await openApp(page);
   await expect(page.getByTestId('backend')).toHaveAttribute('data-backend-kind', 'webgpu');
-  for (const task of BUNDLE_TASKS) {
+  for (const [i, task] of BUNDLE_TASKS.entries()) {
+    // Each task in a fresh conversation: the experts were trained on single-turn chats.
+    if (i > 0) await page.getByRole('button', { name: '+ New conversation' }).click();
     const { prompt, answer } = solvedPrompt(task, `generations_expert_${task}.json`);
     const got = await ask(page, prompt);
     expect(got.text, `${task}: "${prompt}"`).toBe(answer);
     expect(topExpert(got.routing), `${task} routing ${JSON.stringify(got.routing)}`).toBe(task);
     expect(got.routing[task]!).toBeGreaterThan(0.5);
   }
-  // Timings are shown for every answer.
-  await expect(page.getByTestId('timings')).toHaveCount(BUNDLE_TASKS.length);
+  // Timings are shown with the answer; every task left its conversation in the list.
+  await expect(page.getByTestId('timings')).toHaveCount(1);
+  await expect(page.getByRole('navigation', { name: 'Conversations' }).getByRole('listitem')).toHaveCount(BUNDLE_TASKS.length);
   await page.screenshot({ path: testInfo.outputPath('chat-four-tasks.png'), fullPage: true });
 });
 
@@ -37,8 +40,8 @@ test('the conversation survives a reload, and so do settings', async ({ page }, 
   await page.getByRole('button', { name: `Rename ${prompt.slice(0, 48)}` }).click();
   await page.getByLabel('Conversation name').fill('Shouting');
   await page.getByLabel('Conversation name').press('Enter');
-  await expect(page.getByRole('button', { name: 'Shouting' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Shouting', exact: true })).toBeVisible();
   await page.getByRole('button', { name: 'Delete Shouting' }).click();
-  await expect(page.getByRole('button', { name: 'Shouting' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Shouting', exact: true })).toHaveCount(0);
   await page.screenshot({ path: testInfo.outputPath('conversations.png'), fullPage: true });
 });

@@ -23,8 +23,8 @@ export const EvalConfigSchema = z
     bundle: z.string().min(1).optional(),
     /** Test examples per task (default: the whole split). */
     limit: z.number().int().positive().optional(),
-    /** Val examples per task for choosing lambda and ranks (default 250). */
-    valLimit: z.number().int().positive().default(250),
+    /** Val examples per task for choosing lambda and ranks (default: the whole split). */
+    valLimit: z.number().int().positive().optional(),
     /** Twin-Merging's grid: lambda of the shared part (pack's merge method), ranks and byte budgets. */
     lambdas: z.array(z.number().min(0)).min(1).default([0, 0.1, 0.2, 0.3]),
     ranks: z.array(z.number().int().positive()).default([4, 8, 16, 32]),

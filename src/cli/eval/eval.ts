@@ -180,7 +180,7 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
       const test = await readSplit(e.test!);
       const val = await readSplit(e.val);
       data.test.push(runner.examples(e.id, t, 'test', cfg.limit ? test.slice(0, cfg.limit) : test));
-      data.val.push(runner.examples(e.id, t, 'val', val.slice(0, cfg.valLimit)));
+      data.val.push(runner.examples(e.id, t, 'val', cfg.valLimit ? val.slice(0, cfg.valLimit) : val));
     }
     const all = (split: Split, only?: number): Example[] => (only === undefined ? data[split].flat() : data[split][only]!);
 

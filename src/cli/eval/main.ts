@@ -12,7 +12,7 @@ const USAGE = `usage: twinmerge eval [--config eval.yaml] [--pack pack.yaml] [--
   --pack       the zoo's pack config (base, experts, splits, router, dtypes)
   --bundle     the shipped bundle folder, evaluated from its files
   --limit      test examples per task (default: all)
-  --val-limit  val examples per task for the choices of λ and ranks (default 250)
+  --val-limit  val examples per task for the choices of λ and ranks (default: all)
   --out        output folder for eval.json, eval.md, eval.svg (default docs/results)
   --quick      --limit 50 --val-limit 25, ranks [8, 32], budgets [0.25], λ {0, 0.3}`;
 

@@ -130,19 +130,29 @@ export function renderSvg(r: EvalResults): string {
     { name: 'Twin, fixed rank, λ chosen on val, learned routing', color: '#1565c0', points: pts(tw((v) => fixed(v) && v.chosen === 'val' && v.routing === 'learned'), true) },
     { name: 'same, oracle routing', color: '#1565c0', dash: '5 4', points: pts(tw((v) => fixed(v) && v.chosen === 'val' && v.routing === 'oracle')) },
     { name: 'Twin, byte budget, λ chosen on val, learned', color: '#2e7d32', points: pts(tw((v) => !fixed(v) && v.chosen === 'val' && v.routing === 'learned'), true) },
-    ...fixedLambdas.map((l, i) => ({
-      name: `fixed rank, λ = ${l}${l === 0 ? ' (no shared part)' : ''}, learned`,
-      color: lambdaColors[i % lambdaColors.length]!,
-      dash: i % 2 === 0 ? '2 3' : '7 3',
-      // the val choice at this lambda, or the fixed run
-      points: pts(tw((v) => fixed(v) && v.lambda === l && v.routing === 'learned')),
-    })),
+    ...fixedLambdas.flatMap((l, i) => [
+      {
+        name: `fixed rank, λ = ${l}${l === 0 ? ' (no shared part)' : ''}, learned`,
+        color: lambdaColors[i % lambdaColors.length]!,
+        dash: '2 3',
+        // the val choice at this lambda, or the fixed run
+        points: pts(tw((v) => fixed(v) && v.lambda === l && v.routing === 'learned')),
+      },
+      {
+        name: `byte budget, λ = ${l}, learned`,
+        color: lambdaColors[i % lambdaColors.length]!,
+        dash: '8 4',
+        points: pts(tw((v) => !fixed(v) && v.lambda === l && v.routing === 'learned')),
+      },
+    ]),
   ].filter((s) => s.points.length > 0);
   for (const s of series) {
     if (s.points.length > 1) out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''} points="${s.points.map((p) => `${X(p.x).toFixed(1)},${Y(p.y).toFixed(1)}`).join(' ')}"/>`);
     for (const p of s.points) {
       out.push(`<circle cx="${X(p.x).toFixed(1)}" cy="${Y(p.y).toFixed(1)}" r="3.5" fill="${s.dash ? 'white' : s.color}" stroke="${s.color}" stroke-width="1.5"/>`);
-      if (!s.dash && p.label) out.push(`<text x="${(X(p.x) + 5).toFixed(1)}" y="${(Y(p.y) - 6).toFixed(1)}" font-size="10" fill="${s.color}">${esc(p.label)}</text>`);
+      // fixed-rank labels above the points, budget labels below (they sit at similar sizes)
+      const below = p.label?.startsWith('budget') ?? false;
+      if (!s.dash && p.label) out.push(`<text x="${(X(p.x) + 5).toFixed(1)}" y="${(Y(p.y) + (below ? 15 : -6)).toFixed(1)}" font-size="10" fill="${s.color}">${esc(p.label)}</text>`);
     }
   }
   // single points: base, static merges, shipped bundle
@@ -162,7 +172,7 @@ export function renderSvg(r: EvalResults): string {
     else if (shape === 'diamond') out.push(`<path d="M${cx} ${cy - 5} L${cx + 5} ${cy} L${cx} ${cy + 5} L${cx - 5} ${cy} Z" fill="${color}"/>`);
     else out.push(`<path d="M${cx} ${cy - 8} L${cx + 2.4} ${cy - 2.5} L${cx + 7.6} ${cy - 2.5} L${cx + 3.4} ${cy + 1} L${cx + 5} ${cy + 6.5} L${cx} ${cy + 3.2} L${cx - 5} ${cy + 6.5} L${cx - 3.4} ${cy + 1} L${cx - 7.6} ${cy - 2.5} L${cx - 2.4} ${cy - 2.5} Z" fill="${color}"/>`);
     const name = v.kind === 'bundle' ? 'shipped bundle' : v.label.replace(/ \(λ.*$/, '');
-    let ty = v.kind === 'bundle' ? cy + 16 : cy + 4;
+    let ty = v.kind === 'bundle' ? cy + 30 : cy + 4;
     if (v.kind !== 'bundle') {
       ty = Math.min(ty, lastLabelY - 12);
       lastLabelY = ty;

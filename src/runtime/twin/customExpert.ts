@@ -8,7 +8,7 @@ import { decodeSafetensors, toFloat32, type Tensor } from '../../core/safetensor
 import type { F32Tensor } from '../../core/tensor/tensor.ts';
 import type { WeightInfo } from '../../model/llama.ts';
 import type { ExpertModule } from '../composer/types.ts';
-import { BundleFormatError, parseModule, toExpertModule } from './bundleModel.ts';
+import { parseModule, toExpertModule } from './bundleModel.ts';
 
 export interface DroppedFileData {
   name: string;
@@ -26,22 +26,31 @@ export interface InspectedModule {
   toModule(id: string): ExpertModule;
 }
 
-export class ExpertFileError extends BundleFormatError {
+/** A dropped file is unusable; the message names the file (and tensor). */
+export class ExpertFileError extends Error {
   override readonly name = 'ExpertFileError';
+  constructor(
+    readonly file: string,
+    readonly tensor: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 const PICKLE = /\.(bin|pt|pth|pkl|pickle|ckpt)$/i;
 const text = new TextDecoder();
 
 function fail(file: string, message: string, tensor?: string): never {
-  throw new ExpertFileError(file, tensor, message);
+  throw new ExpertFileError(file, tensor, `${file}${tensor ? `, tensor ${tensor}` : ''}: ${message}`);
 }
 
 function decode(file: DroppedFileData) {
   try {
     return decodeSafetensors(file.bytes, { name: file.name });
   } catch (e) {
-    fail(file.name, e instanceof Error ? e.message.replace(`${file.name}: `, '') : String(e), (e as { tensor?: string }).tensor);
+    // The codec's messages already name the file and tensor.
+    throw new ExpertFileError(file.name, (e as { tensor?: string }).tensor, e instanceof Error ? e.message : String(e));
   }
 }
 

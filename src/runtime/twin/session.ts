@@ -343,9 +343,11 @@ export class TwinSession {
     if (this.composedKey === `full:${id}`) return 0;
     let full = this.fullCache.get(id);
     if (!full) {
-      const entry = this.bundle.manifest.files.find((f) => f.path === e.fullWeightsFile);
-      const loaded = await loadBundle(this.url, { only: (f) => f === entry });
-      full = readFullWeights(e.fullWeightsFile, loaded.files.get(e.fullWeightsFile)!, this.io.weightInputs);
+      const path = e.fullWeightsFile;
+      const loaded = await loadBundle(this.url, { only: (f) => f.path === path });
+      const bytes = loaded.files.get(path);
+      if (!bytes) throw new SessionError('BUNDLE', `${path} is not listed in the bundle manifest`, path);
+      full = readFullWeights(path, bytes, this.io.weightInputs);
       this.fullCache.set(id, full);
     }
     const t0 = now();
