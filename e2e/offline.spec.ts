@@ -14,6 +14,7 @@ test('after one visit the app loads and answers with the network blocked', async
   await expect(page.getByTestId('offline')).toBeVisible();
   // The earlier conversation is there, and a new question is answered offline.
   await expect(page.getByTestId('message-user').first()).toHaveText(prompt);
+  await page.getByRole('button', { name: '+ New conversation' }).click();
   const second = await ask(page, prompt);
   expect(second.text).toBe(answer);
   await page.screenshot({ path: testInfo.outputPath('offline.png'), fullPage: true });
