@@ -226,9 +226,17 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
       experts.forEach((_, t) => {
         const twoD = weights.filter((w) => w.shape.length === 2);
         const oneDBytes = weights.filter((w) => w.shape.length === 1).reduce((s, w) => s + w.shape[0]! * 4, 0);
+        // Singular values at float-rounding level carry no information: never buy them.
+        const sig = (n: string) => {
+          const v = sigmas[t]!.get(n)!;
+          const cut = (v[0] ?? 0) * 1e-6;
+          return v.filter((x) => x > cut);
+        };
+        // The file's header counts against the budget too (names, dtypes, shapes: ~120 bytes a tensor).
+        const headerBytes = 120 * (2 * twoD.length + (weights.length - twoD.length)) + 64;
         const alloc = allocateRanksByBudget(
-          twoD.map((w) => ({ name: w.name, rows: w.shape[0]!, cols: w.shape[1]!, singularValues: sigmas[t]!.get(w.name)! })),
-          { budgetBytes: Math.max(0, rankCfg.budget * fullExpertBytes - oneDBytes), bytesPerElement: bpe },
+          twoD.map((w) => ({ name: w.name, rows: w.shape[0]!, cols: w.shape[1]!, singularValues: sig(w.name) })),
+          { budgetBytes: Math.max(0, rankCfg.budget * fullExpertBytes - oneDBytes - headerBytes), bytesPerElement: bpe },
         );
         for (const w of twoD) {
           const e = modules[t]!.get(w.name)!;
