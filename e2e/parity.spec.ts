@@ -1,0 +1,18 @@
+import { expect, test } from '@playwright/test';
+
+type Result = { seq: string; tokens: number; maxAbs: number }[];
+
+for (const backend of ['webgpu', 'wasm'] as const) {
+  test(`engine logits equal PyTorch's within 1e-4 in Chromium on ${backend} (base and the add expert)`, async ({ page }) => {
+    test.setTimeout(300_000);
+    await page.goto('/e2e/harness/parity.html');
+    await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
+    for (const [checkpoint, fixture] of [['base', 'logits_base.safetensors'], ['experts/add', 'logits_expert_add.safetensors']] as const) {
+      const r = await page.evaluate(({ c, f, b }) => (window as unknown as { parityHarness: { parity(c: string, f: string, b: string): Promise<Result> } }).parityHarness.parity(c, f, b), { c: checkpoint, f: fixture, b: backend });
+      expect(r.length).toBeGreaterThanOrEqual(3);
+      expect(Math.max(...r.map((x) => x.tokens))).toBeGreaterThan(64);
+      for (const x of r) expect(x.maxAbs, `${checkpoint} ${x.seq} (${x.tokens} tokens) on ${backend}`).toBeLessThanOrEqual(1e-4);
+      console.log(`${backend} ${checkpoint}: ${r.map((x) => `${x.seq}/${x.tokens} ${x.maxAbs.toExponential(2)}`).join(', ')}`);
+    }
+  });
+}
