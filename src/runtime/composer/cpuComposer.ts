@@ -4,7 +4,7 @@
 import { f16ToF32Array } from '../../core/dtype/index.ts';
 import {
   activeExperts,
-  checkFactor,
+  validateExperts,
   checkWeight,
   ComposerError,
   type ComposeOptions,
@@ -50,16 +50,7 @@ export class CpuComposer {
   }
 
   setExperts(experts: readonly ExpertModule[]): void {
-    const ids = new Set<string>();
-    for (const e of experts) {
-      if (ids.has(e.id)) throw new ComposerError('DUPLICATE', `expert "${e.id}" is listed twice`);
-      ids.add(e.id);
-      for (const [name, f] of e.factors) {
-        const s = this.slots.get(name);
-        if (!s) throw new ComposerError('UNKNOWN_WEIGHT', `expert "${e.id}" has a factor for ${name}, which is not a mergeable weight of this model`);
-        checkFactor(e.id, { name, outDim: s.outDim, inDim: s.inDim, shared: { dtype: 'f32', data: new Float32Array(0) } }, f);
-      }
-    }
+    validateExperts(experts, (n) => this.slots.get(n));
     this.experts = [...experts];
     this.lastKey = undefined;
   }

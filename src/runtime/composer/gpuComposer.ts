@@ -3,7 +3,7 @@
 import { composeShader, composeShaderFlat, FLAT_WG, TILE, type SharedDtype } from './composeShader.ts';
 import {
   activeExperts,
-  checkFactor,
+  validateExperts,
   checkWeight,
   ComposerError,
   type ComposeOptions,
@@ -109,16 +109,7 @@ export class GpuComposer {
   /** Replaces the set of experts (validated against every weight first: nothing changes on error). */
   setExperts(experts: readonly ExpertModule[]): void {
     this.live();
-    const ids = new Set<string>();
-    for (const e of experts) {
-      if (ids.has(e.id)) throw new ComposerError('DUPLICATE', `expert "${e.id}" is listed twice`);
-      ids.add(e.id);
-      for (const [name, f] of e.factors) {
-        const slot = this.slots.get(name);
-        if (!slot) throw new ComposerError('UNKNOWN_WEIGHT', `expert "${e.id}" has a factor for ${name}, which is not a mergeable weight of this model`);
-        checkFactor(e.id, { ...slot.weight, shared: { dtype: 'f32', data: new Float32Array(0) } }, f);
-      }
-    }
+    validateExperts(experts, (n) => this.slots.get(n)?.weight);
     this.experts = [...experts];
     for (const slot of this.slots.values()) this.rebuildFactors(slot);
     this.lastKey = undefined;

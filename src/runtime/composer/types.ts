@@ -76,3 +76,17 @@ export function activeExperts(routing: RoutingWeights, known: readonly string[],
   const key = [...active].map(([id, w]) => `${id}:${w}`).join('|');
   return { active, key };
 }
+
+/** Checks a set of experts against the composer's weights before anything changes: unique ids, known weights, fitting factors. */
+export function validateExperts(experts: readonly ExpertModule[], shapeOf: (name: string) => { outDim: number; inDim: number } | undefined): void {
+  const ids = new Set<string>();
+  for (const e of experts) {
+    if (ids.has(e.id)) throw new ComposerError('DUPLICATE', `expert "${e.id}" is listed twice`);
+    ids.add(e.id);
+    for (const [name, f] of e.factors) {
+      const s = shapeOf(name);
+      if (!s) throw new ComposerError('UNKNOWN_WEIGHT', `expert "${e.id}" has a factor for ${name}, which is not a mergeable weight of this model`);
+      checkFactor(e.id, { name, outDim: s.outDim, inDim: s.inDim, shared: { dtype: 'f32', data: new Float32Array(0) } }, f);
+    }
+  }
+}
