@@ -9,6 +9,14 @@ import { relative, resolve } from 'node:path';
 const ORT_DIST = resolve(import.meta.dirname, 'node_modules/onnxruntime-web/dist');
 const ORT_FILES = readdirSync(ORT_DIST).filter((f) => /^ort-wasm.*\.(wasm|mjs)$/.test(f));
 
+// Cross-origin isolation gives SharedArrayBuffer, which onnxruntime-web's threaded wasm needs.
+const isolation = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  // The service worker is served from /src/sw.ts in dev; it controls the whole site.
+  'Service-Worker-Allowed': '/',
+};
+
 function serveOrtRuntime(): Plugin {
   return {
     name: 'twinmerge-serve-ort-runtime',
@@ -18,6 +26,8 @@ function serveOrtRuntime(): Plugin {
         const file = m?.[1];
         if (!file || !ORT_FILES.includes(file)) return next();
         res.setHeader('Content-Type', file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript');
+        // ORT starts its wasm threads as workers from these files: under COEP they need the headers too.
+        for (const [k, v] of Object.entries(isolation)) res.setHeader(k, v);
         createReadStream(resolve(ORT_DIST, file)).pipe(res);
       });
     },
@@ -38,13 +48,6 @@ function serveOrtRuntime(): Plugin {
   };
 }
 
-// Cross-origin isolation gives SharedArrayBuffer, which onnxruntime-web's threaded wasm needs.
-const isolation = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-  // The service worker is served from /src/sw.ts in dev; it controls the whole site.
-  'Service-Worker-Allowed': '/',
-};
 
 export default defineConfig({
   plugins: [react(), serveOrtRuntime()],

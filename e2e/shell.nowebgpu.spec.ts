@@ -1,10 +1,17 @@
 import { expect, test } from '@playwright/test';
+import { ask, openApp, topExpert } from './app.ts';
+import { solvedPrompt } from './zoo.ts';
 
-test('without WebGPU the page falls back to WASM and says so', async ({ page }, testInfo) => {
-  await page.goto('/');
+test('without WebGPU the page falls back to WASM, says so, and still answers', async ({ page }, testInfo) => {
+  test.setTimeout(300_000);
+  await openApp(page);
   const backend = page.getByTestId('backend');
   await expect(backend).toHaveAttribute('data-backend-kind', 'wasm');
   await expect(backend).toContainText('WASM');
   await expect(page.getByTestId('backend-detail')).toContainText('WebGPU unavailable');
-  await page.screenshot({ path: testInfo.outputPath('shell-wasm.png'), fullPage: true });
+  const { prompt, answer } = solvedPrompt('add', 'generations_expert_add.json');
+  const got = await ask(page, prompt);
+  expect(got.text).toBe(answer);
+  expect(topExpert(got.routing)).toBe('add');
+  await page.screenshot({ path: testInfo.outputPath('app-wasm.png'), fullPage: true });
 });
