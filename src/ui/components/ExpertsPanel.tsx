@@ -1,4 +1,4 @@
-import { useRef, useState, type RefObject } from 'react';
+import { useEffect, useRef, useState, type RefObject } from 'react';
 import type { DroppedFile, ExpertInfo, InspectedExpert } from '../../worker/protocol.ts';
 import type { EngineClient } from '../engineClient.ts';
 import type { AddExpertInput } from '../useEngine.ts';
@@ -25,6 +25,11 @@ export function ExpertsPanel({ experts, ready, client, onAdd, onRemove, onToggle
   const [pending, setPending] = useState<{ files: DroppedFile[]; inspected: InspectedExpert } | null>(null);
   const [info, setInfo] = useState<string | null>(null);
   const picker = useRef<HTMLInputElement>(null);
+  const errorRef = useRef<HTMLDivElement>(null);
+  // The panel scrolls: bring a new error into view where the user dropped the files.
+  useEffect(() => {
+    if (error) errorRef.current?.scrollIntoView({ block: 'nearest' });
+  }, [error]);
 
   const accept = async (list: FileList | File[]) => {
     setError(null);
@@ -99,7 +104,7 @@ export function ExpertsPanel({ experts, ready, client, onAdd, onRemove, onToggle
         />
       </div>
       {error && (
-        <div className="drop-error" role="alert" data-testid="drop-error">
+        <div className="drop-error" role="alert" data-testid="drop-error" ref={errorRef}>
           <strong>Not added:</strong> {error}
         </div>
       )}
