@@ -84,6 +84,11 @@ export class SessionError extends Error {
 export class TwinSession {
   private experts: SessionExpert[] = [];
   private router: RouterModel;
+  /** The bundle's own router and replay set, kept so removing experts restores it exactly. */
+  private readonly bundleRouter: RouterModel;
+  private readonly bundleReplay: BundleRouter['replay'];
+  /** Example-prompt features of the user's experts, in the order they were added. */
+  private readonly customFeatures = new Map<string, Float32Array[]>();
   private readonly bundleRouterLabels: string[];
   private readonly replay: BundleRouter['replay'];
   private readonly fullCache = new Map<string, Map<string, Float32Array>>();
@@ -109,6 +114,8 @@ export class TwinSession {
   ) {
     this.router = router.model;
     this.bundleRouterLabels = router.labels;
+    this.bundleRouter = router.model;
+    this.bundleReplay = { features: [...router.replay.features], labels: [...router.replay.labels] };
     this.replay = router.replay;
   }
 
@@ -394,6 +401,7 @@ export class TwinSession {
     this.router = trained.model;
     this.replay.features.push(...features);
     this.replay.labels.push(...features.map(() => expert.cls));
+    this.customFeatures.set(expert.id, features);
     this.composedKey = '\u0000'; // force the next compose
     return { trainMs };
   }
@@ -406,18 +414,20 @@ export class TwinSession {
     const next = this.experts.filter((x) => x.id !== id);
     this.composer.setExperts(next.map((x) => x.module));
     this.experts = next;
-    // Output rows of later classes shift down; the replay set drops the removed class.
-    const keep = this.router.layers.length - 1;
-    const last = this.router.layers[keep]!;
-    const width = last.W.length / this.router.numClasses;
-    const rows = [...Array(this.router.numClasses).keys()].filter((c) => c !== e.cls);
-    const W = new Float32Array(rows.length * width);
-    rows.forEach((c, i) => W.set(last.W.subarray(c * width, (c + 1) * width), i * width));
-    const b = Float32Array.from(rows, (c) => last.b[c]!);
-    this.router = { ...this.router, numClasses: rows.length, layers: [...this.router.layers.slice(0, keep), { W, b }] };
-    const kept = this.replay.labels.map((y, i) => [y, i] as const).filter(([y]) => y !== e.cls);
-    this.replay.features.splice(0, this.replay.features.length, ...kept.map(([, i]) => this.replay.features[i]!));
-    this.replay.labels.splice(0, this.replay.labels.length, ...kept.map(([y]) => (y > e.cls ? y - 1 : y)));
+    // The router it had before: the bundle's, extended again with the remaining user experts in the
+    // order they were added (extension is deterministic, so this is exactly the earlier router).
+    this.customFeatures.delete(id);
+    let router = this.bundleRouter;
+    const replay = { features: [...this.bundleReplay.features], labels: [...this.bundleReplay.labels] };
+    for (const x of this.experts.filter((x) => x.origin === 'custom')) {
+      const f = this.customFeatures.get(x.id)!;
+      router = extendRouter(router, replay, f).model;
+      replay.features.push(...f);
+      replay.labels.push(...f.map(() => router.numClasses - 1));
+    }
+    this.router = router;
+    this.replay.features.splice(0, this.replay.features.length, ...replay.features);
+    this.replay.labels.splice(0, this.replay.labels.length, ...replay.labels);
     for (const x of this.experts) if (x.cls > e.cls) x.cls--;
     this.composedKey = '\u0000';
   }
