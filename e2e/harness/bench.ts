@@ -2,6 +2,7 @@
 // section runs in a fresh page load so that onnxruntime-web only ever sees one GPUDevice.
 // Times are wall clock around work that is awaited to completion on the device
 // (queue.onSubmittedWorkDone), medians of alternating runs; ratios are computed from the same run.
+import { decodeSafetensors, toFloat32 } from '../../src/core/safetensors/index.ts';
 import { parseModelConfig } from '../../src/model/config.ts';
 import { GraphBuilder } from '../../src/model/onnx/graph.ts';
 import { buildDecoderGraph, transpose2d } from '../../src/model/onnx/decoder.ts';
@@ -11,6 +12,7 @@ import { GpuComposer } from '../../src/runtime/composer/gpuComposer.ts';
 import type { DecoderEngine } from '../../src/runtime/engine.ts';
 import { generate } from '../../src/runtime/generate.ts';
 import type { OrtModule, OrtSession, OrtTensor } from '../../src/runtime/ort.ts';
+import { cpuWeightFeeds, uploadGpuWeights } from '../../src/runtime/weights.ts';
 import { readModuleFile, sharedWeights, toExpertModule } from '../../src/runtime/twin/bundleModel.ts';
 import { TwinSession } from '../../src/runtime/twin/session.ts';
 import {
@@ -361,5 +363,117 @@ async function decode(o: { bundleUrl: string; backend: 'webgpu' | 'wasm'; prompt
   return res;
 }
 
-(window as unknown as { benchHarness: unknown }).benchHarness = { composer, overhead, decode };
+export interface EngineBrowserResult {
+  ep: 'webgpu' | 'wasm';
+  impl: 'ours' | 'transformers.js';
+  /** WebGPU adapter, or 'wasm (1 thread)'. */
+  detail: string;
+  promptTokens: number;
+  decodeTokens: number;
+  reps: number;
+  prefillTokS: number[];
+  decodeTokS: number[];
+  /** Greedy tokens generated after the prompt (last rep). */
+  tokens: number[];
+  setupMs: number;
+}
+
+const benchPrompt = (n: number, vocab: number) => Array.from({ length: n }, (_, i) => (i * 31 + 7) % Math.min(vocab, 256));
+
+/**
+ * Ours in the page: the weights-as-inputs graph (the product's path; logits of the last position
+ * only), weights read from the checkpoint's safetensors and fed as GPU buffers (WebGPU EP, on the
+ * page's device) or CPU tensors (WASM EP, 1 thread). Greedy, no EOS; timings from generate().
+ */
+async function engineOurs(o: { ckptUrl: string; ep: 'webgpu' | 'wasm'; promptTokens: number; decodeTokens: number; reps: number }): Promise<EngineBrowserResult> {
+  const t0 = now();
+  const [config, st] = await Promise.all([
+    fetch(`${o.ckptUrl}/config.json`).then((r) => r.json() as Promise<unknown>),
+    fetch(`${o.ckptUrl}/model.safetensors`).then((r) => r.arrayBuffer()),
+  ]);
+  const spec = parseModelConfig(config);
+  const { tensors } = decodeSafetensors(new Uint8Array(st));
+  const get = (name: string) => {
+    const t = tensors.get(name);
+    if (!t) throw new Error(`model.safetensors has no ${name}`);
+    return toFloat32(t);
+  };
+  const graph = buildDecoderGraph(spec, { weights: 'inputs', logits: 'last' });
+  let detail = 'wasm (1 thread)';
+  let destroy = () => undefined as void;
+  let engine: DecoderEngine;
+  if (o.ep === 'webgpu') {
+    const { device, adapterName } = await gpu();
+    detail = adapterName;
+    const a = await createBrowserEngine(spec, graph, { kind: 'webgpu', device }, { wasmPaths: WASM_PATHS });
+    const w = await uploadGpuWeights(a.ort, device, graph.io, get);
+    destroy = () => w.destroy();
+    a.engine.setWeights(w.feeds);
+    engine = a.engine;
+  } else {
+    const a = await createBrowserEngine(spec, graph, { kind: 'wasm', threads: 1 }, { wasmPaths: WASM_PATHS });
+    a.engine.setWeights(await cpuWeightFeeds(a.ort, graph.io, get));
+    engine = a.engine;
+  }
+  const prompt = benchPrompt(o.promptTokens, spec.vocabSize);
+  // Warm-up on the full prompt, like transformers.js's below: WebGPU compiles kernels per shape.
+  await generate(engine, prompt, { maxNewTokens: 2, eosTokenIds: [] });
+  const setupMs = now() - t0;
+  const res: EngineBrowserResult = { ep: o.ep, impl: 'ours', detail, promptTokens: o.promptTokens, decodeTokens: o.decodeTokens, reps: o.reps, prefillTokS: [], decodeTokS: [], tokens: [], setupMs };
+  for (let i = 0; i < o.reps; i++) {
+    engine.resetCache();
+    const r = await generate(engine, prompt, { maxNewTokens: o.decodeTokens + 1, eosTokenIds: [] });
+    res.prefillTokS.push(prompt.length / (r.prefillMs / 1000));
+    res.decodeTokS.push(o.decodeTokens / (r.decodeMs / 1000));
+    res.tokens = r.tokens;
+  }
+  await engine.dispose();
+  destroy();
+  return res;
+}
+
+/**
+ * transformers.js in the page: AutoModelForCausalLM.from_pretrained on the standard export served
+ * under modelRoot, device 'webgpu' or 'wasm', dtype fp32, greedy. Its own onnxruntime-web (a
+ * different version from the app's) loads its wasm from ortUrl. Timed as in src/cli/bench-engine.ts:
+ * prefill = generate 1 token, decode = (generate N + 1) − (generate 1).
+ */
+async function engineTransformersJs(o: { modelRoot: string; model: string; ortUrl: string; ep: 'webgpu' | 'wasm'; promptTokens: number; decodeTokens: number; reps: number; vocab: number }): Promise<EngineBrowserResult> {
+  const t0 = now();
+  const tf = await import('@huggingface/transformers');
+  tf.env.allowRemoteModels = false;
+  tf.env.allowLocalModels = true;
+  tf.env.localModelPath = o.modelRoot;
+  tf.env.useBrowserCache = false;
+  const onnx = tf.env.backends.onnx as { wasm?: { wasmPaths?: unknown; numThreads?: number; proxy?: boolean } };
+  if (!onnx.wasm) throw new Error('transformers.js: env.backends.onnx.wasm is missing');
+  onnx.wasm.wasmPaths = o.ortUrl;
+  onnx.wasm.numThreads = 1;
+  const model = await tf.AutoModelForCausalLM.from_pretrained(o.model, {
+    device: o.ep,
+    dtype: 'fp32',
+    ...(o.ep === 'wasm' ? { session_options: { intraOpNumThreads: 1 } as never } : {}),
+  });
+  const prompt = benchPrompt(o.promptTokens, o.vocab);
+  const ids = new tf.Tensor('int64', BigInt64Array.from(prompt, BigInt), [1, prompt.length]);
+  const run = async (n: number) => {
+    const t = now();
+    const out = (await model.generate({ input_ids: ids, max_new_tokens: n, min_new_tokens: n, do_sample: false } as never)) as { data: BigInt64Array };
+    return { ms: now() - t, tokens: Array.from(out.data.slice(prompt.length), Number) };
+  };
+  await run(2); // warm-up
+  const setupMs = now() - t0;
+  const res: EngineBrowserResult = { ep: o.ep, impl: 'transformers.js', detail: o.ep === 'wasm' ? 'wasm (1 thread)' : 'webgpu (its own device)', promptTokens: o.promptTokens, decodeTokens: o.decodeTokens, reps: o.reps, prefillTokS: [], decodeTokS: [], tokens: [], setupMs };
+  for (let i = 0; i < o.reps; i++) {
+    const t1 = await run(1);
+    const tN = await run(o.decodeTokens + 1);
+    res.prefillTokS.push(prompt.length / (t1.ms / 1000));
+    res.decodeTokS.push(o.decodeTokens / ((tN.ms - t1.ms) / 1000));
+    res.tokens = tN.tokens;
+  }
+  await model.dispose();
+  return res;
+}
+
+(window as unknown as { benchHarness: unknown }).benchHarness = { composer, overhead, decode, engineOurs, engineTransformersJs };
 document.body.dataset.ready = 'true';

@@ -7,14 +7,20 @@ import { createServer } from 'node:net';
 import { join, normalize, resolve } from 'node:path';
 import type { Browser, Page } from '@playwright/test';
 import type { ViteDevServer } from 'vite';
-import type { ComposerBenchResult, DecodeResult, OverheadResult } from '../../../e2e/harness/bench.ts';
+import type { ComposerBenchResult, DecodeResult, EngineBrowserResult, OverheadResult } from '../../../e2e/harness/bench.ts';
 import type { ComposeCase } from './shapes.ts';
 
-export type { ComposerBenchResult, DecodeResult, OverheadResult };
+export type { ComposerBenchResult, DecodeResult, EngineBrowserResult, OverheadResult };
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu'];
 const BUNDLE_PREFIX = '/bench-bundle';
+
+const CONTENT_TYPES: [RegExp, string][] = [
+  [/\.json$/, 'application/json'],
+  [/\.wasm$/, 'application/wasm'],
+  [/\.m?js$/, 'text/javascript'],
+];
 
 async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -34,8 +40,19 @@ export class BenchBrowser {
     private readonly vite: ViteDevServer,
     private readonly browser: Browser,
     readonly baseUrl: string,
-    private readonly bundleDir: string,
-  ) {}
+    bundleDir: string,
+  ) {
+    this.served.set(BUNDLE_PREFIX, resolve(bundleDir));
+  }
+
+  /** URL prefix → directory, served to every page opened afterwards by request interception. */
+  private readonly served = new Map<string, string>();
+
+  /** Serve `dir` to the pages under `prefix` (e.g. '/bench-model'); returns the absolute URL. */
+  serve(prefix: string, dir: string): string {
+    this.served.set(prefix, resolve(dir));
+    return `${this.baseUrl}${prefix}`;
+  }
 
   static async start(bundleDir: string, log: (s: string) => void): Promise<BenchBrowser> {
     const port = await freePort();
@@ -46,6 +63,11 @@ export class BenchBrowser {
       configFile: resolve('vite.config.ts'),
       logLevel: 'error',
       server: { host: '127.0.0.1', port, strictPort: true, hmr: false, watch: null },
+      // transformers.js (engine-browser section) is served as the plain ESM it ships: pre-bundled,
+      // its `onnxruntime-web/webgpu` import (excluded in vite.config.ts) would resolve to the app's
+      // onnxruntime-web 1.30 instead of the 1.31 build it depends on. Its own dependencies are ESM too;
+      // excluding them keeps Vite from discovering new deps mid-run (a re-optimisation reloads the page).
+      optimizeDeps: { exclude: ['@huggingface/transformers', '@huggingface/jinja', '@huggingface/tokenizers', 'onnxruntime-common'] },
     });
     await vite.listen();
     const baseUrl = `http://127.0.0.1:${port}`;
@@ -72,23 +94,26 @@ export class BenchBrowser {
     page.on('pageerror', (e) => {
       if (!/VerifyEachNodeIsAssignedToAnEp/.test(e.message)) log(`  [page error] ${e.message}`);
     });
-    await page.route(`**${BUNDLE_PREFIX}/**`, async (route) => {
-      const rel = decodeURIComponent(new URL(route.request().url()).pathname.slice(BUNDLE_PREFIX.length + 1));
-      const file = normalize(join(this.bundleDir, rel));
-      if (!file.startsWith(this.bundleDir)) return route.fulfill({ status: 403 });
-      try {
-        const body = await readFile(file);
-        await route.fulfill({ status: 200, body, headers: { 'Content-Type': file.endsWith('.json') ? 'application/json' : 'application/octet-stream', 'Cross-Origin-Resource-Policy': 'same-origin' } });
-      } catch {
-        await route.fulfill({ status: 404, body: 'not found' });
-      }
-    });
+    for (const [prefix, dir] of this.served) {
+      await page.route(`**${prefix}/**`, async (route) => {
+        const rel = decodeURIComponent(new URL(route.request().url()).pathname.slice(prefix.length + 1));
+        const file = normalize(join(dir, rel));
+        if (!file.startsWith(dir)) return route.fulfill({ status: 403 });
+        try {
+          const body = await readFile(file);
+          const type = CONTENT_TYPES.find(([re]) => re.test(file))?.[1] ?? 'application/octet-stream';
+          await route.fulfill({ status: 200, body, headers: { 'Content-Type': type, 'Cross-Origin-Resource-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } });
+        } catch {
+          await route.fulfill({ status: 404, body: 'not found' });
+        }
+      });
+    }
     await page.goto(`${this.baseUrl}/e2e/harness/bench.html`);
     await page.waitForFunction(() => document.body.dataset.ready === 'true', undefined, { timeout: 120_000 });
     return page;
   }
 
-  private async call<T>(fn: 'composer' | 'overhead' | 'decode', arg: unknown, log: (s: string) => void): Promise<T> {
+  private async call<T>(fn: 'composer' | 'overhead' | 'decode' | 'engineOurs' | 'engineTransformersJs', arg: unknown, log: (s: string) => void): Promise<T> {
     const page = await this.page(log);
     try {
       return (await page.evaluate(
@@ -110,6 +135,16 @@ export class BenchBrowser {
 
   decode(o: { backend: 'webgpu' | 'wasm'; promptTokens: number; decodeTokens: number; reps: number }, log: (s: string) => void): Promise<DecodeResult> {
     return this.call('decode', { ...o, bundleUrl: `${this.baseUrl}${BUNDLE_PREFIX}` }, log);
+  }
+
+  /** Ours on `ep`, weights from the checkpoint folder served at ckptUrl (see bench.ts engineOurs). */
+  engineOurs(o: { ckptUrl: string; ep: 'webgpu' | 'wasm'; promptTokens: number; decodeTokens: number; reps: number }, log: (s: string) => void): Promise<EngineBrowserResult> {
+    return this.call('engineOurs', o, log);
+  }
+
+  /** transformers.js on `ep` with the export at `${modelRoot}${model}/` (see bench.ts engineTransformersJs). */
+  engineTransformersJs(o: { modelRoot: string; model: string; ortUrl: string; ep: 'webgpu' | 'wasm'; promptTokens: number; decodeTokens: number; reps: number; vocab: number }, log: (s: string) => void): Promise<EngineBrowserResult> {
+    return this.call('engineTransformersJs', o, log);
   }
 
   async version(): Promise<string> {

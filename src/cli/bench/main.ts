@@ -3,19 +3,20 @@
  * (machines are shared and noisy: nothing here asserts an absolute time). Writes
  * docs/results/bench.json and docs/results/bench.md. See docs/benchmarks.md.
  *
- *   npm run bench -- [--bundle=models/bundle] [--quick] [--only=composer,cpu,overhead,decode,engine,pack]
+ *   npm run bench -- [--bundle=models/bundle] [--quick] [--only=composer,cpu,overhead,decode,engine,engine-browser,pack]
  *                    [--skip=...] [--big-layers=1] [--pack-layers=2] [--engine-big] [--out=docs/results]
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { runEngineBench, type EngineBenchRow } from '../bench-engine.ts';
-import { BenchBrowser, type ComposerBenchResult, type DecodeResult, type OverheadResult } from './browser.ts';
+import { exportCheckpoint } from '../export.ts';
+import { BenchBrowser, type ComposerBenchResult, type DecodeResult, type EngineBrowserResult, type OverheadResult } from './browser.ts';
 import { benchCpuComposer, type CpuComposerResult } from './cpu.ts';
 import { benchPack, type PackBenchRow } from './pack.ts';
 import { median, SMOLLM2_135M_CONFIG, ZOO_CONFIG, type ComposeCase } from './shapes.ts';
 
-const SECTIONS = ['composer', 'cpu', 'overhead', 'decode', 'engine', 'pack'] as const;
+const SECTIONS = ['composer', 'cpu', 'overhead', 'decode', 'engine', 'engine-browser', 'pack'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Options {
@@ -64,9 +65,28 @@ export interface BenchReport {
   overhead: (OverheadResult & { summary: { routeMs: number; composeMs: number; firstTokenMs: number; overheadShareOfTtft: number } }) | null;
   decode: (DecodeResult & { composedTokS: number; staticTokS: number; ratio: number })[];
   engine: { rows: EngineBenchRow[]; ratios: { model: string; ep: string; decodeRatio: number; prefillRatio: number }[] } | null;
+  engineBrowser: {
+    model: string;
+    rows: EngineBrowserRow[];
+    ratios: { ep: string; decodeRatio: number | null; prefillRatio: number | null }[];
+  } | null;
   pack: { rows: PackBenchRow[]; growth: { label: string; perExtraExpertBytes: number; rssMinusOutput2: number; rssMinusOutput4: number } | null } | null;
   notes: string[];
   seconds: number;
+}
+
+/** One engine-browser case: medians, or the error that stopped it. */
+export interface EngineBrowserRow {
+  ep: 'webgpu' | 'wasm';
+  impl: 'ours' | 'transformers.js';
+  promptTokens: number;
+  decodeTokens: number;
+  prefillTokS: number | null;
+  decodeTokS: number | null;
+  /** Greedy tokens equal to ours on the same EP (transformers.js rows; null when either failed). */
+  sameTokensAsOurs: boolean | null;
+  error: string | null;
+  raw: EngineBrowserResult | null;
 }
 
 const mb = (b: number) => (b / 1e6).toFixed(1);
@@ -141,6 +161,16 @@ function markdown(r: BenchReport): string {
     for (const x of r.engine.ratios) L.push(`| ${x.model} | ${x.ep} | **${f(x.decodeRatio)}** | ${f(x.prefillRatio)} |`);
     L.push('');
   }
+  if (r.engineBrowser) {
+    const eb = r.engineBrowser;
+    L.push('## Engine in Chromium: ours vs transformers.js (same EP)', '');
+    L.push(`Model: ${eb.model}. Ours = the weights-as-inputs graph (the app's path) fed the checkpoint's weights (GPU buffers on WebGPU, CPU tensors on WASM); transformers.js = \`AutoModelForCausalLM\` on the standard export (\`twinmerge export\`), its own onnxruntime-web. Greedy, batch 1, fp32, WASM 1 thread. Ratio = ours / transformers.js (goal ≥ 1.0 for decode).`, '');
+    L.push('| EP | impl | prompt | decode tokens | prefill tok/s | decode tok/s | same greedy tokens as ours |', '|---|---|---|---|---|---|---|');
+    for (const e of eb.rows) L.push(`| ${e.ep} | ${e.impl} | ${e.promptTokens} | ${e.decodeTokens} | ${e.error ? `failed: ${e.error.replace(/\|/g, '/').slice(0, 200)}` : f(e.prefillTokS, 0)} | ${e.error ? '–' : f(e.decodeTokS, 1)} | ${e.impl === 'ours' ? '' : e.sameTokensAsOurs === null ? '–' : e.sameTokensAsOurs ? 'yes' : 'NO'} |`);
+    L.push('', '| EP | decode ratio ours / transformers.js | prefill ratio |', '|---|---|---|');
+    for (const x of eb.ratios) L.push(`| ${x.ep} | **${f(x.decodeRatio)}** | ${f(x.prefillRatio)} |`);
+    L.push('');
+  }
   if (r.pack) {
     L.push('## Pack: time and peak memory (child process, getrusage maxRSS)', '');
     L.push('| input | experts | layers | params | seconds | peak RSS MB | bundle MB | RSS − bundle MB |', '|---|---|---|---|---|---|---|---|');
@@ -155,6 +185,65 @@ function markdown(r: BenchReport): string {
     L.push('');
   }
   return L.join('\n');
+}
+
+// transformers.js 4.3.2 depends on its own onnxruntime-web (1.31-dev), whose wasm files differ from
+// the app's 1.30 ones at /ort/: the page gets that version's dist folder under its own prefix.
+const TJS_ORT_DIST = ['node_modules/@huggingface/transformers/node_modules/onnxruntime-web/dist', 'node_modules/onnxruntime-web/dist'];
+
+/** engine-browser: ours vs transformers.js on the WebGPU and WASM EPs in Chromium (models/base). */
+async function engineBrowser(browser: BenchBrowser, o: Options, notes: string[], log: (s: string) => void): Promise<NonNullable<BenchReport['engineBrowser']>> {
+  const ckpt = 'models/base';
+  const promptTokens = o.quick ? 16 : 64;
+  const decodeTokens = o.quick ? 8 : 32;
+  const reps = o.quick ? 1 : 3;
+  const rows: EngineBrowserRow[] = [];
+  const out = { model: `zoo base (${ckpt})`, rows, ratios: [] as { ep: string; decodeRatio: number | null; prefillRatio: number | null }[] };
+  if (!existsSync(join(ckpt, 'model.safetensors'))) {
+    notes.push(`engine-browser: no checkpoint at ${ckpt} (train the zoo first); not measured`);
+    return out;
+  }
+  const tmp = mkdtempSync(join(tmpdir(), 'tm-bench-export-'));
+  try {
+    log(`engine-browser: exporting ${ckpt} for transformers.js`);
+    await exportCheckpoint(ckpt, join(tmp, 'm'));
+    const vocab = Number((JSON.parse(readFileSync(join(ckpt, 'config.json'), 'utf8')) as { vocab_size: number }).vocab_size);
+    const modelRoot = `${browser.serve('/bench-model', tmp)}/`;
+    const ckptUrl = browser.serve('/bench-ckpt', ckpt);
+    const ortDist = TJS_ORT_DIST.find((d) => existsSync(d))!;
+    const ortUrl = `${browser.serve('/bench-tjs-ort', ortDist)}/`;
+    const common = { promptTokens, decodeTokens, reps };
+    const row = (ep: 'webgpu' | 'wasm', impl: EngineBrowserRow['impl'], r: EngineBrowserResult | null, error: string | null): EngineBrowserRow => ({
+      ep, impl, promptTokens, decodeTokens,
+      prefillTokS: r ? median(r.prefillTokS) : null,
+      decodeTokS: r ? median(r.decodeTokS) : null,
+      sameTokensAsOurs: null,
+      error,
+      raw: r,
+    });
+    const attempt = async (ep: 'webgpu' | 'wasm', impl: EngineBrowserRow['impl'], fn: () => Promise<EngineBrowserResult>) => {
+      log(`engine-browser: ${impl} on ${ep}`);
+      try {
+        return row(ep, impl, await fn(), null);
+      } catch (e) {
+        const msg = (e instanceof Error ? e.message : String(e)).replace(/^page\.evaluate: /, '').split('\n')[0]!;
+        log(`engine-browser: ${impl} on ${ep} failed: ${msg}`);
+        notes.push(`engine-browser: ${impl} on ${ep} failed: ${msg}`);
+        return row(ep, impl, null, msg);
+      }
+    };
+    for (const ep of ['webgpu', 'wasm'] as const) {
+      const ours = await attempt(ep, 'ours', () => browser.engineOurs({ ckptUrl, ep, ...common }, log));
+      const tjs = await attempt(ep, 'transformers.js', () => browser.engineTransformersJs({ modelRoot, model: 'm', ortUrl, ep, vocab, ...common }, log));
+      if (ours.raw && tjs.raw) tjs.sameTokensAsOurs = ours.raw.tokens.join(',') === tjs.raw.tokens.join(',');
+      rows.push(ours, tjs);
+      const ratio = (a: number | null, b: number | null) => (a !== null && b !== null ? a / b : null);
+      out.ratios.push({ ep, decodeRatio: ratio(ours.decodeTokS, tjs.decodeTokS), prefillRatio: ratio(ours.prefillTokS, tjs.prefillTokS) });
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return out;
 }
 
 export async function benchMain(args: string[]): Promise<number> {
@@ -175,6 +264,7 @@ export async function benchMain(args: string[]): Promise<number> {
     overhead: null,
     decode: [],
     engine: null,
+    engineBrowser: null,
     pack: null,
     notes,
     seconds: 0,
@@ -191,7 +281,7 @@ export async function benchMain(args: string[]): Promise<number> {
   };
   const gpuIters = o.quick ? [3, 2] : [7, 3];
 
-  const wantBrowser = o.sections.has('composer') || (manifest && (o.sections.has('overhead') || o.sections.has('decode')));
+  const wantBrowser = o.sections.has('composer') || o.sections.has('engine-browser') || (manifest && (o.sections.has('overhead') || o.sections.has('decode')));
   if (wantBrowser) {
     let browser: BenchBrowser | undefined;
     try {
@@ -238,6 +328,8 @@ export async function benchMain(args: string[]): Promise<number> {
           report.decode.push({ ...d, composedTokS: c, staticTokS: s, ratio: c / s });
         }
       }
+      flush();
+      if (o.sections.has('engine-browser')) report.engineBrowser = await engineBrowser(browser, o, notes, log);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       notes.push(`browser benchmarks failed: ${msg.split('\n')[0]}`);
@@ -272,7 +364,6 @@ export async function benchMain(args: string[]): Promise<number> {
     report.engine = { rows, ratios };
     if (!o.engineBig) notes.push('engine: the SmolLM2-135M-shaped random model is not run by default (`--engine-big` adds it; slow on 2 cores).');
   }
-  notes.push('engine in Chromium (WebGPU and WASM EPs, ours vs transformers.js on the same EP) is not measured yet: only the Node cases run (transformers.js in the page needs its wasm paths and a local model folder served by Vite).');
 
   flush();
   if (o.sections.has('pack')) {
