@@ -139,6 +139,7 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
     writers.push(...fullWriters);
 
     const modules = experts.map(() => new Map<string, ModuleEntry>());
+    const fullWritten = experts.map(() => new Set<string>());
     const baseDelta = new Map<string, ModuleEntry>();
     const sharedDequant = new Map<string, Float32Array>(); // kept for the router's features (tiny models) — see router.ts
     const rankCfg = config.exclusive.rank;
@@ -151,16 +152,21 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
     const bar = new Progress('merge + SVD', weights.length);
     for (const w of weights) {
       const theta0 = await readFinite(base, w.name);
-      // One array per expert, reused in place (theta → tau → E): the working set is T + 3 copies of
-      // one tensor, whatever the model size.
-      const taus: Float32Array[] = [];
-      for (let t = 0; t < experts.length; t++) {
-        const theta = await readFinite(experts[t]!, w.name);
-        if (fullWriters[t]) await fullWriters[t]!.write(w.name, w.shape.length === 1 ? theta : f32ToF16Array(theta));
-        for (let i = 0; i < theta.length; i++) theta[i] = theta[i]! - theta0[i]!;
-        taus.push(theta);
-      }
-      const merged = merger.merge(taus, { name: w.name, shape: w.shape });
+      // Experts are read one at a time (again for each pass), so memory does not grow with their
+      // number: the merge streams task vectors, then each E_t is built, factored and dropped.
+      const merged = await merger.mergeStreamed(
+        experts.length,
+        async (t) => {
+          const theta = await readFinite(experts[t]!, w.name);
+          if (fullWriters[t] && !fullWritten[t]!.has(w.name)) {
+            await fullWriters[t]!.write(w.name, w.shape.length === 1 ? theta : f32ToF16Array(theta));
+            fullWritten[t]!.add(w.name);
+          }
+          for (let i = 0; i < theta.length; i++) theta[i] = theta[i]! - theta0[i]!;
+          return theta;
+        },
+        { name: w.name, shape: w.shape },
+      );
       const shared = merged;
       for (let i = 0; i < shared.length; i++) shared[i] = theta0[i]! + merged[i]!;
       // Store, and keep exactly what the app will read back.
@@ -180,9 +186,9 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
       }
       sharedDequant.set(w.name, deq);
       for (let t = 0; t < experts.length; t++) {
-        // E_t = theta_t - dequant(shared) = tau_t + theta_0 - dequant(shared), in place.
-        const E = taus[t]!;
-        for (let i = 0; i < E.length; i++) E[i] = E[i]! + theta0[i]! - deq[i]!;
+        // E_t = theta_t - dequant(shared), in place in the freshly read theta_t.
+        const E = await readFinite(experts[t]!, w.name);
+        for (let i = 0; i < E.length; i++) E[i] = E[i]! - deq[i]!;
         if (w.shape.length === 1) {
           modules[t]!.set(w.name, { kind: 'delta', delta: E });
           continue;

@@ -23,5 +23,7 @@ export const dare: MergeMethod<DareParams> = {
     const dropped = deltas.map((d, t) => dareDrop(d, params.dropRate, params.seed, ctx.name, t));
     return scaledSum(dropped, params.lambda);
   },
+  sparsify: (tau, t, params, ctx) => dareDrop(tau, params.dropRate, params.seed, ctx.name, t),
+  combine: 'sum',
   manifestParams: (p) => ({ dropRate: p.dropRate, seed: p.seed }),
 };

@@ -20,5 +20,7 @@ export const dareTies: MergeMethod<DareTiesParams> = {
     const dropped = deltas.map((d, t) => dareDrop(d, params.dropRate, params.seed, ctx.name, t));
     return electAndDisjointMean(dropped, params.lambda);
   },
+  sparsify: (tau, t, params, ctx) => dareDrop(tau, params.dropRate, params.seed, ctx.name, t),
+  combine: 'elect',
   manifestParams: (p) => ({ dropRate: p.dropRate, seed: p.seed }),
 };

@@ -21,3 +21,4 @@ export {
   type NamedTensor,
 } from './exclusive.ts';
 export { composeCpu, composeCpuReference, composeTensorCpu } from './compose.ts';
+export { streamMerge } from './stream.ts';

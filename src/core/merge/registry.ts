@@ -1,5 +1,6 @@
 // The registry of merge methods (one file each, the way mergekit keeps merge_methods/).
 import { dare } from './dare.ts';
+import { streamMerge } from './stream.ts';
 import { dareTies } from './dare_ties.ts';
 import { taskArithmetic } from './task_arithmetic.ts';
 import { ties } from './ties.ts';
@@ -33,6 +34,8 @@ export interface Merger {
   /** For the manifest: { method, lambda, params }. */
   readonly manifest: { method: MergeMethodName; lambda: number; params: Record<string, number | string | boolean> };
   merge(deltas: readonly Float32Array[], ctx: MergeContext): Float32Array;
+  /** The same result, reading one task vector at a time (memory independent of the number of experts). */
+  mergeStreamed(tasks: number, readTau: (task: number) => Promise<Float32Array>, ctx: MergeContext): Promise<Float32Array>;
 }
 
 export function createMerger(name: string, rawParams: unknown = {}): Merger {
@@ -43,5 +46,6 @@ export function createMerger(name: string, rawParams: unknown = {}): Merger {
     params,
     manifest: { method: m.name, lambda: params.lambda, params: m.manifestParams(params) },
     merge: (deltas, ctx) => m.merge(deltas, params, ctx),
+    mergeStreamed: (tasks, readTau, ctx) => streamMerge(m, params, ctx, tasks, readTau),
   };
 }

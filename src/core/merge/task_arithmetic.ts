@@ -15,5 +15,7 @@ export const taskArithmetic: MergeMethod<TaskArithmeticParams> = {
     checkDeltas('task_arithmetic', deltas, ctx);
     return scaledSum(deltas, params.lambda);
   },
+  sparsify: (tau) => tau,
+  combine: 'sum',
   manifestParams: () => ({}),
 };

@@ -21,5 +21,7 @@ export const ties: MergeMethod<TiesParams> = {
     const trimmed = deltas.map((d) => trimTopK(d, k));
     return electAndDisjointMean(trimmed, params.lambda);
   },
+  sparsify: (tau, _t, params) => trimTopK(tau, keepCount(params.density, tau.length)),
+  combine: 'elect',
   manifestParams: (p) => ({ density: p.density }),
 };

@@ -25,6 +25,14 @@ export interface MergeMethod<P extends BaseMergeParams = BaseMergeParams> {
    * to ADD to the base: theta_shared = theta_0 + merged. Inputs are not modified.
    */
   merge(deltas: readonly Float32Array[], params: P, ctx: MergeContext): Float32Array;
+  /**
+   * The same merge in two steps, so a packer can stream experts one at a time instead of holding all
+   * T task vectors: `sparsify` each task vector on its own (identity, magnitude trim, or DARE drop),
+   * then `combine` them: 'sum' = lambda * sum, 'elect' = TIES sign election + disjoint mean.
+   * `merge` must equal combine(sparsify(tau_t) for t), bit for bit (see streamMerge).
+   */
+  sparsify(tau: Float32Array, task: number, params: P, ctx: MergeContext): Float32Array;
+  readonly combine: 'sum' | 'elect';
   /** The parameters as recorded in the bundle manifest's merge.params (lambda is recorded apart). */
   manifestParams(params: P): Record<string, number | string | boolean>;
 }
