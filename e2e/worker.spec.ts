@@ -6,7 +6,7 @@ type Harness = Record<string, (...args: never[]) => Promise<unknown>>;
 const call = <T>(page: Page, fn: string, ...args: unknown[]) =>
   page.evaluate(({ fn, args }) => ((window as unknown as { workerHarness: Harness }).workerHarness[fn] as (...a: unknown[]) => Promise<unknown>)(...args), { fn, args }) as Promise<T>;
 
-test('the worker protocol from the UI side: load stages, typed errors, routing, toggles, cancel, and no GPU memory growth over 100 messages', async ({ page }) => {
+test('the worker protocol from the UI side: load stages, typed errors, routing, toggles, cancel, device-loss recovery, and no GPU memory growth over 100 messages', async ({ page }) => {
   test.setTimeout(600_000);
   await page.goto('/e2e/harness/worker.html');
   await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
@@ -37,6 +37,12 @@ test('the worker protocol from the UI side: load stages, typed errors, routing, 
   const cancelled = await call<{ finishReason: string; tokens: number }>(page, 'cancelMidway', rev);
   expect(cancelled.finishReason).toBe('aborted');
   expect(cancelled.tokens).toBeLessThan(10);
+
+  // A lost GPU device: the worker rebuilds the session and the conversation continues with the same answers.
+  const loss = await call<{ before: string; after: string; notices: string[] }>(page, 'deviceLoss', add);
+  expect(loss.notices[0]).toMatch(/GPU device was lost/);
+  expect(loss.notices.at(-1)).toMatch(/Engine restarted on a new WebGPU device/);
+  expect(loss.after).toBe(loss.before);
 
   const reports = await call<{ cycle: number; memory: { deviceBuffers: number; deviceBytes: number; buffers: number } }[]>(page, 'cycles', [add, rev], 100);
   const [first, last] = reports;

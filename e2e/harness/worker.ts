@@ -42,6 +42,21 @@ const api = {
     const r = await req.done;
     return { finishReason: r.result.finishReason, tokens };
   },
+  /** Loses the GPU device on purpose and waits for the worker to say it restarted; then answers again. */
+  async deviceLoss(prompt: string) {
+    const notices: string[] = [];
+    const restarted = new Promise<void>((resolve) => {
+      client.onNotice = (n) => {
+        notices.push(n.message);
+        if (/restarted/.test(n.message)) resolve();
+      };
+    });
+    const before = (await client.request({ type: 'generate', history: [{ role: 'user', content: prompt }], settings: { ...settings, maxNewTokens: 8 }, variant: { kind: 'twin' } })).result.text;
+    await client.request({ type: 'simulate-device-loss' });
+    await restarted;
+    const after = (await client.request({ type: 'generate', history: [{ role: 'user', content: prompt }], settings: { ...settings, maxNewTokens: 8 }, variant: { kind: 'twin' } })).result.text;
+    return { before, after, notices };
+  },
   async inspectGarbage() {
     return client.request({ type: 'inspect-expert', files: [{ name: 'x.safetensors', bytes: new Uint8Array([1, 2, 3]) }] }).then(
       () => 'no error',

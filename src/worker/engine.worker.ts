@@ -15,6 +15,8 @@ const customInputs = new Map<string, Extract<WorkerRequestBody, { type: 'add-exp
 const running = new Map<number, AbortController>();
 /** One model operation at a time: requests queue here in arrival order. */
 let queue: Promise<unknown> = Promise.resolve();
+/** Set when a loss is simulated: a destroyed device normally means we disposed it on purpose. */
+let simulatingLoss = false;
 
 function reply(msg: WorkerResponse): void {
   scope.postMessage(msg);
@@ -55,8 +57,9 @@ async function open(url: string, preference: BackendPreference, id: number): Pro
   const s = await TwinSession.open(url, preference, (progress) => reply({ id, type: 'load-progress', progress }));
   const device = s.gpuDevice;
   device?.lost.then((info) => {
-    if (info.reason === 'destroyed' || session !== s) return;
-    void recover(info.message);
+    if (session !== s || (info.reason === 'destroyed' && !simulatingLoss)) return;
+    simulatingLoss = false;
+    void recover(info.message || (info.reason === 'destroyed' ? 'simulated' : ''));
   });
   return s;
 }
@@ -65,7 +68,9 @@ async function open(url: string, preference: BackendPreference, id: number): Pro
 async function recover(why: string): Promise<void> {
   if (!loaded) return;
   reply({ id: 0, type: 'notice', level: 'warning', message: `The GPU device was lost (${why || 'no reason given'}); restarting the engine…` });
+  const old = session;
   session = null;
+  void old?.dispose().catch(() => undefined);
   queue = queue.then(async () => {
     try {
       let s: TwinSession;
@@ -137,6 +142,13 @@ async function handle(req: WorkerRequest): Promise<void> {
     }
     case 'memory':
       return reply({ id: req.id, type: 'memory-report', memory: need().memory() });
+    case 'simulate-device-loss': {
+      const device = need().gpuDevice;
+      if (!device) throw Object.assign(new Error('There is no GPU device to lose: the engine runs on WASM.'), { code: 'NO_DEVICE' });
+      simulatingLoss = true;
+      device.destroy();
+      return reply({ id: req.id, type: 'ok' });
+    }
     case 'cancel':
       running.get(req.target)?.abort();
       return reply({ id: req.id, type: 'ok' });

@@ -121,7 +121,9 @@ export type WorkerRequestBody =
   | { type: 'add-expert'; expertId: string; name: string; description: string; examplePrompts: string[]; files: DroppedFile[] }
   | { type: 'remove-expert'; expertId: string }
   | { type: 'set-expert-enabled'; expertId: string; enabled: boolean }
-  | { type: 'memory' };
+  | { type: 'memory' }
+  /** Diagnostics: destroy the GPU device as if it were lost, to exercise recovery. */
+  | { type: 'simulate-device-loss' };
 
 export type WorkerRequest = WorkerRequestBody & { id: number };
 
@@ -159,6 +161,7 @@ export interface FinalFor {
   'remove-expert': { type: 'experts'; experts: ExpertInfo[]; trainMs: number };
   'set-expert-enabled': { type: 'experts'; experts: ExpertInfo[]; trainMs: number };
   memory: { type: 'memory-report'; memory: MemoryReport };
+  'simulate-device-loss': { type: 'ok' };
 }
 
 export type WorkerFinal = { [K in keyof FinalFor]: FinalFor[K] & { id: number } }[keyof FinalFor] | { id: number; type: 'error'; error: WorkerError };
