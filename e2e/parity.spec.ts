@@ -16,3 +16,17 @@ for (const backend of ['webgpu', 'wasm'] as const) {
     }
   });
 }
+
+test('a graph with float16 weight inputs runs in Chromium (f16 weights: logits near PyTorch)', async ({ page }) => {
+  test.setTimeout(300_000);
+  await page.goto('/e2e/harness/parity.html');
+  await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
+  // ORT's WebGPU EP needs shader-f16 for float16 tensors; SwiftShader has none, so WebGPU runs only where it exists.
+  const f16 = await page.evaluate(async () => (await navigator.gpu.requestAdapter())?.features.has('shader-f16') ?? false);
+  for (const backend of f16 ? (['webgpu', 'wasm'] as const) : (['wasm'] as const)) {
+    const r = await page.evaluate(({ b }) => (window as unknown as { parityHarness: { parity(c: string, f: string, b: string, t: string): Promise<Result> } }).parityHarness.parity('base', 'logits_base.safetensors', b, 'float16'), { b: backend });
+    // Half-precision weights move the logits by about 1e-2; the graph itself is exact (src/runtime/f16weights.test.ts).
+    for (const x of r) expect(x.maxAbs, `${backend} ${x.seq}`).toBeLessThanOrEqual(0.1);
+    console.log(`f16 weights ${backend}: ${r.map((x) => `${x.seq} ${x.maxAbs.toExponential(2)}`).join(', ')}`);
+  }
+});

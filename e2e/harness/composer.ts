@@ -71,14 +71,14 @@ function makeFactor(outDim: number, inDim: number, rank: number, rand: () => num
 }
 
 /** Composes, reads back and compares every weight; routing weights below skipBelow must be skipped. */
-async function check(cases: CaseSpec[], routing: Record<string, number>, seed: number, skipBelow = 1e-3, kernel: 'tiled' | 'flat' = 'tiled'): Promise<{ results: CheckResult[]; recomposedAgain: boolean; memory: ReturnType<GpuComposer['memory']> }> {
+async function check(cases: CaseSpec[], routing: Record<string, number>, seed: number, skipBelow = 1e-3, kernel: 'tiled' | 'flat' = 'tiled', output: 'f32' | 'f16' = 'f32'): Promise<{ results: CheckResult[]; recomposedAgain: boolean; memory: ReturnType<GpuComposer['memory']> }> {
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) throw new Error('no WebGPU adapter');
   const device = await adapter.requestDevice();
   const gpuErrors: string[] = [];
   device.addEventListener('uncapturederror', (e) => gpuErrors.push((e as GPUUncapturedErrorEvent).error.message));
   const rand = rng(seed);
-  const composer = new GpuComposer(device, kernel);
+  const composer = new GpuComposer(device, kernel, output);
   const ranks: Record<string, number> = { e0: 1, e1: 4, e2: 16, e3: 3 };
   const experts: ExpertModule[] = Object.keys(ranks).map((id) => ({ id, factors: new Map() }));
   const refs = new Map<string, { w: ComposerWeight; values: Float64Array }>();

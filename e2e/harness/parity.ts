@@ -12,11 +12,11 @@ async function bytes(url: string): Promise<Uint8Array> {
   return new Uint8Array(await r.arrayBuffer());
 }
 
-async function parity(checkpoint: string, fixture: string, backend: 'webgpu' | 'wasm') {
+async function parity(checkpoint: string, fixture: string, backend: 'webgpu' | 'wasm', weightInputType: 'float32' | 'float16' = 'float32') {
   const spec = parseModelConfig(JSON.parse(new TextDecoder().decode(await bytes(`/models/${checkpoint}/config.json`))));
   const weights = decodeSafetensors(await bytes(`/models/${checkpoint}/model.safetensors`)).tensors;
   const fx = decodeSafetensors(await bytes(`/models/fixtures/${fixture}`)).tensors;
-  const graph = buildDecoderGraph(spec, { weights: 'inputs', logits: 'all' });
+  const graph = buildDecoderGraph(spec, { weights: 'inputs', logits: 'all', weightInputType });
   const device = backend === 'webgpu' ? (await createWebGpuDevice()).device : undefined;
   const { ort, engine } = await createBrowserEngine(spec, graph, device ? { kind: 'webgpu', device } : { kind: 'wasm' }, { wasmPaths: '/ort/' });
   const get = (n: string) => toFloat32(weights.get(n)!);

@@ -5,6 +5,7 @@
 import type { DecoderIO } from '../model/onnx/decoder.ts';
 import { transpose2d } from '../model/onnx/decoder.ts';
 import type { WeightInfo } from '../model/llama.ts';
+import { f32ToF16Array } from '../core/dtype/index.ts';
 import type { OrtModule, OrtTensor } from './ort.ts';
 
 /** HF-layout float32 data for a tensor name (sync or async, e.g. read from safetensors). */
@@ -23,7 +24,8 @@ export async function cpuWeightFeeds(
 ): Promise<Record<string, OrtTensor>> {
   const feeds: Record<string, OrtTensor> = {};
   for (const w of io.weightInputs) {
-    feeds[w.name] = new ort.Tensor('float32', toGraphLayout(w, await get(w.name)), w.graphShape);
+    const data = toGraphLayout(w, await get(w.name));
+    feeds[w.name] = io.weightInputType === 'float16' ? new ort.Tensor('float16', f32ToF16Array(data), w.graphShape) : new ort.Tensor('float32', data, w.graphShape);
   }
   return feeds;
 }
@@ -52,11 +54,12 @@ export async function uploadGpuWeights(
   const feeds: Record<string, OrtTensor> = {};
   try {
     for (const w of io.weightInputs) {
-      const data = toGraphLayout(w, await get(w.name));
+      const f32 = toGraphLayout(w, await get(w.name));
+      const data = io.weightInputType === 'float16' ? f32ToF16Array(f32) : f32;
       const buf = device.createBuffer({ size: Math.ceil(data.byteLength / 16) * 16, usage: WEIGHT_USAGE, label: w.name });
       device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
       buffers.set(w.name, buf);
-      feeds[w.name] = ort.Tensor.fromGpuBuffer(buf, { dataType: 'float32', dims: w.graphShape });
+      feeds[w.name] = ort.Tensor.fromGpuBuffer(buf, { dataType: io.weightInputType, dims: w.graphShape });
     }
   } catch (e) {
     for (const b of buffers.values()) b.destroy();

@@ -33,6 +33,12 @@ export interface DecoderGraphOptions {
   weights: 'inputs' | 'initializers';
   /** HF-layout float32 data for each tensor (mode 'initializers' only). */
   weight?: (name: string) => Float32Array;
+  /**
+   * Element type of the weight graph inputs (mode 'inputs'): 'float32' (default), or 'float16' —
+   * half the upload and composition bandwidth; each input is Cast to float32 once, so every
+   * computation stays float32 (exactly the f32 graph fed f16-rounded weights).
+   */
+  weightInputType?: 'float32' | 'float16';
   /** Logits for every position (default) or only the last one. */
   logits?: 'all' | 'last';
   /** Add the `last_hidden_state` output. */
@@ -52,6 +58,7 @@ export interface DecoderIO {
   presentValueNames: string[];
   logits: 'all' | 'last';
   hiddenStateOutput: boolean;
+  weightInputType: 'float32' | 'float16';
 }
 
 export interface DecoderGraph {
@@ -118,7 +125,10 @@ export function buildDecoderGraph(spec: ModelSpec, opts: DecoderGraphOptions): D
   const W = new Map<string, string>();
   for (const w of weights) {
     if (opts.weights === 'inputs') {
-      W.set(w.name, g.input(w.name, 'float32', w.graphShape));
+      if (opts.weightInputType === 'float16') {
+        g.input(w.name, 'float16', w.graphShape);
+        W.set(w.name, g.op('Cast', [w.name], { to: 1 /* float */ }));
+      } else W.set(w.name, g.input(w.name, 'float32', w.graphShape));
     } else {
       const data = opts.weight!(w.name);
       const n = w.shape.reduce((a, b) => a * b, 1);
@@ -226,6 +236,7 @@ export function buildDecoderGraph(spec: ModelSpec, opts: DecoderGraphOptions): D
       numLayers: spec.numLayers,
       maxSequenceLength: maxLen,
       weightInputs: opts.weights === 'inputs' ? weights : [],
+      weightInputType: opts.weightInputType ?? 'float32',
       pastKeyNames: pastK,
       pastValueNames: pastV,
       presentKeyNames: presentK,

@@ -102,3 +102,42 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 `;
 }
+
+/**
+ * Half-precision output without the shader-f16 feature: each invocation composes two neighbouring
+ * elements and stores them as one u32 with pack2x16float (what ORT reads as a float16 tensor).
+ */
+export function composeShaderFlatF16(dtype: SharedDtype): string {
+  return /* wgsl */ `
+struct Params { inDim: u32, outDim: u32, activeK: u32, pad: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+${sharedDecl(dtype)}
+@group(0) @binding(2) var<storage, read> bt: array<f32>;
+@group(0) @binding(3) var<storage, read> a: array<f32>;
+@group(0) @binding(4) var<storage, read> kIdx: array<u32>;
+@group(0) @binding(5) var<storage, read> kW: array<f32>;
+@group(0) @binding(6) var<storage, read_write> outW: array<u32>;
+
+fn composed(e: u32) -> f32 {
+  let i = e / p.outDim;
+  let o = e - i * p.outDim;
+  var acc = 0.0;
+  for (var j = 0u; j < p.activeK; j++) {
+    let k = kIdx[j];
+    acc += kW[j] * bt[k * p.outDim + o] * a[k * p.inDim + i];
+  }
+  return ${sharedLoad(dtype)} + acc;
+}
+
+@compute @workgroup_size(${FLAT_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let word = gid.x + gid.y * nwg.x * ${FLAT_WG}u;
+  let n = p.inDim * p.outDim;
+  let e = word * 2u;
+  if (e >= n) { return; }
+  var hi = 0.0;
+  if (e + 1u < n) { hi = composed(e + 1u); }
+  outW[word] = pack2x16float(vec2<f32>(composed(e), hi));
+}
+`;
+}

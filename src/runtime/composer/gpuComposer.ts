@@ -1,6 +1,7 @@
 // Composes W = dequant(W_shared) + Σ_t w_t·B_t·A_t for every mergeable weight on the GPU, into
 // buffers an onnxruntime-web session reads directly (same device). See composeShader.ts for the kernel.
-import { composeShader, composeShaderFlat, FLAT_WG, TILE, type SharedDtype } from './composeShader.ts';
+import { f16ToF32Array, f32ToF16Array } from '../../core/dtype/index.ts';
+import { composeShader, composeShaderFlat, composeShaderFlatF16, FLAT_WG, TILE, type SharedDtype } from './composeShader.ts';
 import {
   activeExperts,
   validateExperts,
@@ -69,6 +70,8 @@ export class GpuComposer {
   constructor(
     readonly device: GPUDevice,
     readonly kernel: 'tiled' | 'flat' = 'tiled',
+    /** 'f16': outputs are float16 tensors (half the bytes; for a graph with float16 weight inputs). */
+    readonly outputType: 'f32' | 'f16' = 'f32',
   ) {}
 
   /** Uploads one weight's shared part and allocates its composed output. */
@@ -93,7 +96,7 @@ export class GpuComposer {
       weight: { name: w.name, outDim: w.outDim, inDim: w.inDim, dtype: s.dtype },
       shared: this.upload(data, 'shared', `${w.name}.shared`),
       rowScale,
-      output: this.alloc(n * 4, OUTPUT, 'composed', `${w.name}.composed`),
+      output: this.alloc(this.outputType === 'f16' ? Math.ceil(n / 2) * 4 : n * 4, OUTPUT, 'composed', `${w.name}.composed`),
       params: this.alloc(16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'scratch', `${w.name}.params`),
       bt: undefined,
       a: undefined,
@@ -150,9 +153,10 @@ export class GpuComposer {
       }
       pass.setPipeline(this.pipeline(slot.weight.dtype));
       pass.setBindGroup(0, this.bindGroup(slot));
-      if (this.kernel === 'tiled') pass.dispatchWorkgroups(Math.ceil(outDim / TILE), Math.ceil(inDim / TILE));
+      if (this.kernel === 'tiled' && this.outputType === 'f32') pass.dispatchWorkgroups(Math.ceil(outDim / TILE), Math.ceil(inDim / TILE));
       else {
-        const groups = Math.ceil((outDim * inDim) / FLAT_WG);
+        const items = this.outputType === 'f16' ? Math.ceil((outDim * inDim) / 2) : outDim * inDim;
+        const groups = Math.ceil(items / FLAT_WG);
         const x = Math.min(groups, 65535);
         pass.dispatchWorkgroups(x, Math.ceil(groups / x));
       }
@@ -174,8 +178,9 @@ export class GpuComposer {
   /** Replaces one composed weight (graph layout [in, out]) until the next compose: e.g. an expert's own full weights. */
   overwrite(name: string, graphLayout: Float32Array): void {
     const out = this.output(name);
-    if (graphLayout.byteLength > out.size) throw new ComposerError('SHAPE_MISMATCH', `${name}: ${graphLayout.length} values do not fit its ${out.size} bytes`);
-    this.device.queue.writeBuffer(out, 0, graphLayout.buffer, graphLayout.byteOffset, graphLayout.byteLength);
+    const data = this.outputType === 'f16' ? padded(f32ToF16Array(graphLayout)) : graphLayout;
+    if (data.byteLength > out.size) throw new ComposerError('SHAPE_MISMATCH', `${name}: ${graphLayout.length} values do not fit its ${out.size} bytes`);
+    this.device.queue.writeBuffer(out, 0, data.buffer, data.byteOffset, data.byteLength);
     this.lastKey = undefined;
   }
 
@@ -191,10 +196,12 @@ export class GpuComposer {
     enc.copyBufferToBuffer(src, 0, staging, 0, src.size);
     this.device.queue.submit([enc.finish()]);
     await staging.mapAsync(GPUMapMode.READ);
-    const out = new Float32Array(staging.getMappedRange().slice(0));
+    const raw = staging.getMappedRange().slice(0);
     staging.unmap();
     staging.destroy();
-    return out;
+    if (this.outputType === 'f32') return new Float32Array(raw);
+    const slot = this.slots.get(name)!;
+    return f16ToF32Array(new Uint16Array(raw, 0, slot.weight.outDim * slot.weight.inDim));
   }
 
   memory(): MemoryReport {
@@ -270,7 +277,7 @@ export class GpuComposer {
     if (this.pipelines.has(dtype)) return;
     let p = this.pending.get(dtype);
     if (!p) {
-      const code = this.kernel === 'tiled' ? composeShader(dtype) : composeShaderFlat(dtype);
+      const code = this.outputType === 'f16' ? composeShaderFlatF16(dtype) : this.kernel === 'tiled' ? composeShader(dtype) : composeShaderFlat(dtype);
       const module = this.device.createShaderModule({ code, label: `compose-${this.kernel}-${dtype}` });
       p = this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `compose-${dtype}` });
       this.pending.set(dtype, p);

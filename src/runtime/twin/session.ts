@@ -130,28 +130,35 @@ export class TwinSession {
       return b;
     };
     const spec = parseModelConfig(manifest.architecture);
-    const graphIo = buildDecoderGraph(spec, { weights: 'inputs', hiddenStateOutput: true, logits: 'last' }).io;
-    const weights = graphIo.weightInputs;
-    const total = { loadedBytes: 0, totalBytes: weights.length };
-    onProgress({ stage: 'upload', ...total });
-    const shared = sharedWeights(manifest.shared.file, file(manifest.shared.file), weights);
 
     let backend: BackendInfo = probed;
     let device: GPUDevice | undefined;
-    let composer: Composer;
+    let f16 = false;
     if (probed.kind === 'webgpu') {
       try {
-        device = (await createWebGpuDevice()).device;
+        const ctx = await createWebGpuDevice();
+        device = ctx.device;
+        f16 = ctx.f16;
       } catch (e) {
         backend = { kind: 'wasm', reason: `WebGPU device could not be created (${e instanceof Error ? e.message : String(e)}).`, threads: 1 };
       }
     }
+    // With shader-f16 the composer writes half-precision weights (half the bytes) for a graph whose
+    // weight inputs are float16 (built here; the bundle's model.onnx has float32 inputs).
+    const weightInputType = device && f16 ? 'float16' : 'float32';
+    const built = buildDecoderGraph(spec, { weights: 'inputs', hiddenStateOutput: true, logits: 'last', weightInputType });
+    const graphIo = built.io;
+    const weights = graphIo.weightInputs;
+    onProgress({ stage: 'upload', loadedBytes: 0, totalBytes: weights.length });
+    const shared = sharedWeights(manifest.shared.file, file(manifest.shared.file), weights);
+
+    let composer: Composer;
     let liveBuffers: (() => LiveBuffers) | undefined;
     if (device) {
       liveBuffers = trackBuffers(device);
       // Software adapters (SwiftShader) pay dearly for workgroup barriers: use the flat kernel there.
       const kernel = probed.kind === 'webgpu' && probed.isSoftware ? 'flat' : 'tiled';
-      const gpu = new GpuComposer(device, kernel);
+      const gpu = new GpuComposer(device, kernel, weightInputType === 'float16' ? 'f16' : 'f32');
       shared.forEach((w, i) => {
         gpu.addWeight(w);
         onProgress({ stage: 'upload', loadedBytes: i + 1, totalBytes: weights.length });
@@ -167,7 +174,7 @@ export class TwinSession {
     const router = readRouter(manifest.router.file, file(manifest.router.file), manifest);
 
     onProgress({ stage: 'session', loadedBytes: 0, totalBytes: 0 });
-    const graph = { bytes: file(manifest.graph), io: graphIo };
+    const graph = { bytes: weightInputType === 'float32' ? file(manifest.graph) : built.bytes, io: graphIo };
     const wasmPaths = new URL('/ort/', self.location.href).href;
     const { ort, engine } = await createBrowserEngine(spec, graph, device ? { kind: 'webgpu', device } : { kind: 'wasm', threads: backend.kind === 'wasm' ? backend.threads : 1 }, { wasmPaths });
 
@@ -193,7 +200,7 @@ export class TwinSession {
     // message routed like the previous one).
     const sharedBytes = weights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
     if (sharedBytes <= SHARED_COPY_MAX_BYTES) {
-      const copy = composer instanceof GpuComposer ? new GpuComposer(composer.device, composer.kernel) : new CpuComposer();
+      const copy = composer instanceof GpuComposer ? new GpuComposer(composer.device, composer.kernel, composer.outputType) : new CpuComposer();
       for (const w of shared) copy.addWeight(w);
       await copy.compose(new Map());
       session.sharedCopy = copy;
@@ -235,7 +242,7 @@ export class TwinSession {
   private feedsOf(c: Composer): Record<string, OrtTensor> {
     const out: Record<string, OrtTensor> = {};
     for (const w of this.io.weightInputs) {
-      if (c instanceof GpuComposer) out[w.name] = this.ort.Tensor.fromGpuBuffer(c.output(w.name), { dataType: 'float32', dims: w.graphShape });
+      if (c instanceof GpuComposer) out[w.name] = this.ort.Tensor.fromGpuBuffer(c.output(w.name), { dataType: this.io.weightInputType, dims: w.graphShape });
       else out[w.name] = new this.ort.Tensor('float32', c.output(w.name), w.graphShape);
     }
     return out;
