@@ -141,3 +141,43 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 `;
 }
+
+/**
+ * The flat kernel, four outputs per invocation: the four share their input row i (outDim is a
+ * multiple of 4), so each factor row k costs one read of A and one vec4 read of Bt.
+ */
+export function composeShaderFlat4(dtype: SharedDtype): string {
+  return /* wgsl */ `
+struct Params { inDim: u32, outDim: u32, activeK: u32, pad: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+${sharedDecl(dtype)}
+@group(0) @binding(2) var<storage, read> bt: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> a: array<f32>;
+@group(0) @binding(4) var<storage, read> kIdx: array<u32>;
+@group(0) @binding(5) var<storage, read> kW: array<f32>;
+@group(0) @binding(6) var<storage, read_write> outW: array<f32>;
+
+fn sharedAt(e: u32, o: u32) -> f32 {
+  return ${sharedLoad(dtype)};
+}
+
+@compute @workgroup_size(${FLAT_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let q = gid.x + gid.y * nwg.x * ${FLAT_WG}u;
+  let quads = p.outDim / 4u;
+  if (q >= p.inDim * quads) { return; }
+  let i = q / quads;
+  let o0 = (q - i * quads) * 4u;
+  var acc = vec4<f32>(0.0);
+  for (var j = 0u; j < p.activeK; j++) {
+    let k = kIdx[j];
+    acc += (kW[j] * a[k * p.inDim + i]) * bt[(k * p.outDim + o0) / 4u];
+  }
+  let e = i * p.outDim + o0;
+  outW[e] = sharedAt(e, o0) + acc.x;
+  outW[e + 1u] = sharedAt(e + 1u, o0 + 1u) + acc.y;
+  outW[e + 2u] = sharedAt(e + 2u, o0 + 2u) + acc.z;
+  outW[e + 3u] = sharedAt(e + 3u, o0 + 3u) + acc.w;
+}
+`;
+}

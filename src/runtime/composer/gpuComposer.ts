@@ -1,7 +1,10 @@
 // Composes W = dequant(W_shared) + Σ_t w_t·B_t·A_t for every mergeable weight on the GPU, into
 // buffers an onnxruntime-web session reads directly (same device). See composeShader.ts for the kernel.
 import { f16ToF32Array, f32ToF16Array } from '../../core/dtype/index.ts';
-import { composeShader, composeShaderFlat, composeShaderFlatF16, FLAT_WG, TILE, type SharedDtype } from './composeShader.ts';
+import { composeShader, composeShaderFlat, composeShaderFlat4, composeShaderFlatF16, FLAT_WG, TILE, type SharedDtype } from './composeShader.ts';
+
+/** Which WGSL program composes a weight. */
+type Variant = 'tiled' | 'flat' | 'flat4' | 'flat-f16';
 import {
   activeExperts,
   validateExperts,
@@ -56,8 +59,8 @@ function transpose<T extends Float32Array | Uint16Array | Int8Array>(src: T, row
 
 export class GpuComposer {
   private readonly slots = new Map<string, WeightSlot>();
-  private readonly pipelines = new Map<SharedDtype, GPUComputePipeline>();
-  private readonly pending = new Map<SharedDtype, Promise<GPUComputePipeline>>();
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly pending = new Map<string, Promise<GPUComputePipeline>>();
   private experts: ExpertModule[] = [];
   private lastKey: string | undefined;
   private readonly bytes = new Map<GPUBuffer, { kind: MemoryKind; size: number }>();
@@ -131,7 +134,7 @@ export class GpuComposer {
     const { active, key } = activeExperts(routing, this.expertIds, options.skipBelow ?? 1e-3);
     if (key === this.lastKey) return false;
     // Compile what this bundle needs first; createComputePipelineAsync rejects with the WGSL error.
-    for (const slot of this.slots.values()) await this.ensurePipeline(slot.weight.dtype);
+    for (const slot of this.slots.values()) await this.ensurePipeline(this.variant(slot), slot.weight.dtype);
     const encoder = this.device.createCommandEncoder({ label: 'twinmerge compose' });
     const pass = encoder.beginComputePass();
     for (const slot of this.slots.values()) {
@@ -151,11 +154,12 @@ export class GpuComposer {
         this.device.queue.writeBuffer(slot.kIdx!, 0, new Uint32Array(rows));
         this.device.queue.writeBuffer(slot.kW!, 0, new Float32Array(weights));
       }
-      pass.setPipeline(this.pipeline(slot.weight.dtype));
+      const variant = this.variant(slot);
+      pass.setPipeline(this.pipeline(variant, slot.weight.dtype));
       pass.setBindGroup(0, this.bindGroup(slot));
-      if (this.kernel === 'tiled' && this.outputType === 'f32') pass.dispatchWorkgroups(Math.ceil(outDim / TILE), Math.ceil(inDim / TILE));
+      if (variant === 'tiled') pass.dispatchWorkgroups(Math.ceil(outDim / TILE), Math.ceil(inDim / TILE));
       else {
-        const items = this.outputType === 'f16' ? Math.ceil((outDim * inDim) / 2) : outDim * inDim;
+        const items = variant === 'flat-f16' ? Math.ceil((outDim * inDim) / 2) : variant === 'flat4' ? (outDim / 4) * inDim : outDim * inDim;
         const groups = Math.ceil(items / FLAT_WG);
         const x = Math.min(groups, 65535);
         pass.dispatchWorkgroups(x, Math.ceil(groups / x));
@@ -273,21 +277,29 @@ export class GpuComposer {
     slot.kW = this.alloc(total * 4, STORAGE, 'scratch', `${name}.kW`);
   }
 
-  private async ensurePipeline(dtype: SharedDtype): Promise<void> {
-    if (this.pipelines.has(dtype)) return;
-    let p = this.pending.get(dtype);
-    if (!p) {
-      const code = this.outputType === 'f16' ? composeShaderFlatF16(dtype) : this.kernel === 'tiled' ? composeShader(dtype) : composeShaderFlat(dtype);
-      const module = this.device.createShaderModule({ code, label: `compose-${this.kernel}-${dtype}` });
-      p = this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `compose-${dtype}` });
-      this.pending.set(dtype, p);
-    }
-    this.pipelines.set(dtype, await p);
+  /** f16 output packs pairs; the flat kernel takes four outputs at a time when the rows allow it. */
+  private variant(slot: WeightSlot): Variant {
+    if (this.outputType === 'f16') return 'flat-f16';
+    if (this.kernel === 'tiled') return 'tiled';
+    return slot.weight.outDim % 4 === 0 ? 'flat4' : 'flat';
   }
 
-  private pipeline(dtype: SharedDtype): GPUComputePipeline {
-    const p = this.pipelines.get(dtype);
-    if (!p) throw new Error(`compose pipeline for ${dtype} was not compiled`);
+  private async ensurePipeline(variant: Variant, dtype: SharedDtype): Promise<void> {
+    const key = `${variant}-${dtype}`;
+    if (this.pipelines.has(key)) return;
+    let p = this.pending.get(key);
+    if (!p) {
+      const code = { tiled: composeShader, flat: composeShaderFlat, flat4: composeShaderFlat4, 'flat-f16': composeShaderFlatF16 }[variant](dtype);
+      const module = this.device.createShaderModule({ code, label: `compose-${key}` });
+      p = this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `compose-${key}` });
+      this.pending.set(key, p);
+    }
+    this.pipelines.set(key, await p);
+  }
+
+  private pipeline(variant: Variant, dtype: SharedDtype): GPUComputePipeline {
+    const p = this.pipelines.get(`${variant}-${dtype}`);
+    if (!p) throw new Error(`compose pipeline ${variant}-${dtype} was not compiled`);
     return p;
   }
 
@@ -304,7 +316,7 @@ export class GpuComposer {
       { binding: 6, resource: { buffer: slot.output } },
     ];
     if (slot.rowScale) entries.push({ binding: 7, resource: { buffer: slot.rowScale } });
-    slot.bindGroup = this.device.createBindGroup({ layout: this.pipeline(slot.weight.dtype).getBindGroupLayout(0), entries });
+    slot.bindGroup = this.device.createBindGroup({ layout: this.pipeline(this.variant(slot), slot.weight.dtype).getBindGroupLayout(0), entries });
     return slot.bindGroup;
   }
 }
