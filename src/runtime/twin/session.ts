@@ -3,7 +3,7 @@
 // (WGSL on WebGPU, TypeScript on WASM), then generate with them. A KV cache is only valid for the
 // weights that made it, so a change of composition drops it (the prefix is prefilled again).
 import type { ExclusiveEntry } from '../../core/merge/exclusive.ts';
-import { extendRouter, routeWeights, type RouterModel } from '../../core/router/index.ts';
+import { extendRouter, routeWeights, topK, type RouterModel } from '../../core/router/index.ts';
 import { parseModelConfig, type ModelSpec } from '../../model/config.ts';
 import { buildDecoderGraph, type DecoderIO } from '../../model/onnx/decoder.ts';
 import { probeBackend, type BackendInfo, type BackendPreference } from '../backendProbe.ts';
@@ -89,14 +89,13 @@ export class TwinSession {
   private readonly bundleReplay: BundleRouter['replay'];
   /** Example-prompt features of the user's experts, in the order they were added. */
   private readonly customFeatures = new Map<string, Float32Array[]>();
-  private readonly bundleRouterLabels: string[];
   private readonly replay: BundleRouter['replay'];
   private readonly fullCache = new Map<string, Map<string, Float32Array>>();
   private liveBuffers: (() => LiveBuffers) | undefined;
   private sharedCopy: Composer | undefined;
   private sharedFeeds: Record<string, OrtTensor> | undefined;
-  /** Routing the composer currently holds ('' = shared only, 'full:<id>' = an expert's own weights). */
-  private composedKey = '';
+  /** The expert whose own full weights the composer's outputs hold, until the next compose. */
+  private fullWeightsOf: string | undefined;
   private constructor(
     readonly url: string,
     readonly bundle: LoadedBundle,
@@ -113,7 +112,6 @@ export class TwinSession {
     readonly eosIds: number[],
   ) {
     this.router = router.model;
-    this.bundleRouterLabels = router.labels;
     this.bundleRouter = router.model;
     this.bundleReplay = { features: [...router.replay.features], labels: [...router.replay.labels] };
     this.replay = router.replay;
@@ -248,18 +246,15 @@ export class TwinSession {
     return out;
   }
 
-  /** Composes for `routing`; returns ms spent (0 when nothing changed). */
+  /**
+   * Composes for `routing`; returns ms spent (0 when the composer already holds it). The feeds wrap
+   * the composer's buffers / arrays, updated in place: only the KV cache has to go.
+   */
   private async composeFor(routing: ReadonlyMap<string, number>): Promise<number> {
-    const key = [...routing].filter(([, w]) => w !== 0).map(([id, w]) => `${id}:${w}`).join('|');
-    if (key === this.composedKey) return 0;
     const t0 = now();
-    const changed = await this.composer.compose(routing);
-    this.composedKey = key;
-    if (changed) {
-      // New weights: the cache belongs to the old ones. CPU feeds wrap the same arrays (updated in place).
-      this.engine.resetCache();
-      if (this.composer instanceof CpuComposer) this.engine.setWeights(this.feeds());
-    }
+    if (!(await this.composer.compose(routing))) return 0;
+    this.fullWeightsOf = undefined;
+    this.engine.resetCache();
     return now() - t0;
   }
 
@@ -271,12 +266,9 @@ export class TwinSession {
     const x = await routerFeatures(this.engine, this.tokenizer, text, this.sharedFeeds);
     const p = routeWeights(this.router, x, { temperature: s.routingTemperature });
     const enabled = this.experts.filter((e) => e.enabled);
-    let w = enabled.map((e) => p[e.cls] ?? 0);
-    if (s.routingTopK > 0 && s.routingTopK < w.length) {
-      const keep = new Set(w.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]).slice(0, s.routingTopK).map(([, i]) => i));
-      w = w.map((v, i) => (keep.has(i) ? v : 0));
-    }
-    const sum = w.reduce((a, b) => a + b, 0);
+    let w: ArrayLike<number> = enabled.map((e) => p[e.cls] ?? 0);
+    if (s.routingTopK > 0 && enabled.length > 0) w = topK(w, s.routingTopK);
+    const sum = Array.from(w).reduce((a, b) => a + b, 0);
     const routing: Record<string, number> = {};
     enabled.forEach((e, i) => (routing[e.id] = sum > 0 ? w[i]! / sum : 0));
     return { routing, routeMs: now() - t0, composeMs };
@@ -354,7 +346,7 @@ export class TwinSession {
     const e = this.experts.find((x) => x.id === id);
     if (!e) throw new SessionError('UNKNOWN_EXPERT', `no expert "${id}"`);
     if (!e.fullWeightsFile) throw new SessionError('NO_FULL_WEIGHTS', `the bundle does not ship ${e.name}'s full weights`);
-    if (this.composedKey === `full:${id}`) return 0;
+    if (this.fullWeightsOf === id) return 0;
     let full = this.fullCache.get(id);
     if (!full) {
       const path = e.fullWeightsFile;
@@ -365,10 +357,9 @@ export class TwinSession {
       this.fullCache.set(id, full);
     }
     const t0 = now();
-    for (const [name, data] of full) this.composer.overwrite(name, data);
-    this.composedKey = `full:${id}`;
+    for (const [name, data] of full) this.composer.overwrite(name, data); // the next compose() redoes them
+    this.fullWeightsOf = id;
     this.engine.resetCache();
-    if (this.composer instanceof CpuComposer) this.engine.setWeights(this.feeds());
     return now() - t0;
   }
 
@@ -409,7 +400,6 @@ export class TwinSession {
     this.replay.features.push(...features);
     this.replay.labels.push(...features.map(() => expert.cls));
     this.customFeatures.set(expert.id, features);
-    this.composedKey = '\u0000'; // force the next compose
     return { trainMs };
   }
 
@@ -436,7 +426,6 @@ export class TwinSession {
     this.replay.features.splice(0, this.replay.features.length, ...replay.features);
     this.replay.labels.splice(0, this.replay.labels.length, ...replay.labels);
     for (const x of this.experts) if (x.cls > e.cls) x.cls--;
-    this.composedKey = '\u0000';
   }
 
   setEnabled(id: string, enabled: boolean): void {
@@ -456,10 +445,6 @@ export class TwinSession {
     const kv = this.engine.cachedTokens.length * this.spec.numLayers * 2 * this.spec.numKvHeads * this.spec.headDim * 4;
     const live = this.liveBuffers?.() ?? { count: 0, bytes: 0 };
     return { shared: m.shared, composed: m.composed, experts: m.experts, kvCache: kv, buffers: m.buffers, deviceBuffers: live.count, deviceBytes: live.bytes };
-  }
-
-  get routerLabels(): string[] {
-    return this.bundleRouterLabels;
   }
 
   async dispose(): Promise<void> {
