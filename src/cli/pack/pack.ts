@@ -8,8 +8,8 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 
 import { join, relative } from 'node:path';
 import { BUNDLE_FORMAT, BUNDLE_VERSION, parseManifest, type Manifest } from '../../core/bundle/manifest.ts';
 import { f32ToF16Array } from '../../core/dtype/index.ts';
-import { allocateRanksByBudget, factorBytes, rankForEnergy, singularValues, truncatedSvd } from '../../core/linalg/index.ts';
-import { createMerger } from '../../core/merge/index.ts';
+import { allocateRanksByBudget, factorBytes, frobenius2, multiplyFactors, rankForEnergy, singularValues, truncatedSvd } from '../../core/linalg/index.ts';
+import { createMerger, tensorDelta } from '../../core/merge/index.ts';
 import { dequantizeF16, dequantizeInt8Rows, quantizeF16, quantizeInt8Rows } from '../../core/quant/index.ts';
 import type { TensorSpec } from '../../core/safetensors/index.ts';
 import { encodeSafetensors, type TensorInput } from '../../core/safetensors/index.ts';
@@ -29,7 +29,7 @@ interface Factor {
   A: Float32Array;
   B: Float32Array;
 }
-type ModuleEntry = { kind: 'lowrank'; f: Factor; relErr: number } | { kind: 'delta'; delta: Float32Array };
+type ModuleEntry = { kind: 'lowrank'; f: Factor } | { kind: 'delta'; delta: Float32Array };
 
 export interface PackReport {
   seconds: number;
@@ -38,12 +38,6 @@ export interface PackReport {
   baseDelta: { maxRank: number; relativeError: number };
   router: RouterReport;
   bundleBytes: number;
-}
-
-function sub(a: Float32Array, b: Float32Array): Float32Array {
-  const o = new Float32Array(a.length);
-  for (let i = 0; i < a.length; i++) o[i] = a[i]! - b[i]!;
-  return o;
 }
 
 /** Truncates a full-rank SVD factorization to its first r components. */
@@ -143,7 +137,6 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
     const baseDelta = new Map<string, ModuleEntry>();
     const sharedDequant = new Map<string, Float32Array>(); // kept for the router's features (tiny models) — see router.ts
     const rankCfg = config.exclusive.rank;
-    const budgetMax = 'budget' in rankCfg ? Infinity : 0;
     const sigmas = experts.map(() => new Map<string, Float64Array>());
     let deltaErrNum = 0;
     let deltaErrDen = 0;
@@ -195,14 +188,15 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
         }
         const [rows, cols] = w.shape as [number, number];
         const full = Math.min(rows, cols);
-        const want = 'fixed' in rankCfg ? Math.min(rankCfg.fixed, full) : 'energy' in rankCfg ? Math.min(rankCfg.max ?? full, full) : Math.min(full, budgetMax);
+        // Budget: factor at full rank now; the allocation below truncates once every sigma is known.
+        const want = 'fixed' in rankCfg ? Math.min(rankCfg.fixed, full) : 'energy' in rankCfg ? Math.min(rankCfg.max ?? full, full) : full;
         const svd = truncatedSvd(E, rows, cols, want, { seed: config.svd.seed });
         let f: Factor = { rank: svd.rank, A: svd.A, B: svd.B };
         if ('energy' in rankCfg) f = truncate(f, rows, cols, Math.max(1, rankForEnergy(singularValues(E, rows, cols), rankCfg.energy)));
         if ('budget' in rankCfg) sigmas[t]!.set(w.name, svd.singularValues);
-        modules[t]!.set(w.name, { kind: 'lowrank', f, relErr: 0 });
+        modules[t]!.set(w.name, { kind: 'lowrank', f });
       }
-      const D = sub(deq, theta0);
+      const D = tensorDelta(w.name, theta0, deq);
       if (w.shape.length === 1) baseDelta.set(w.name, { kind: 'delta', delta: D });
       else {
         const [rows, cols] = w.shape as [number, number];
@@ -211,7 +205,7 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
         const r = total > 0 ? Math.min(config.baseDelta.maxRank, Math.max(1, rankForEnergy(sig, config.baseDelta.energy))) : 0;
         if (r > 0) {
           const f = truncatedSvd(D, rows, cols, r, { seed: config.svd.seed });
-          baseDelta.set(w.name, { kind: 'lowrank', f: { rank: f.rank, A: f.A, B: f.B }, relErr: 0 });
+          baseDelta.set(w.name, { kind: 'lowrank', f: { rank: f.rank, A: f.A, B: f.B } });
           let kept = 0;
           for (let k = 0; k < f.rank; k++) kept += f.singularValues[k]! ** 2;
           deltaErrNum += Math.max(0, total - kept);
@@ -270,20 +264,11 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
         if (m.kind === 'lowrank') {
           // Relative error of the stored (rounded) factors against the exact E.
           const theta = await readFinite(experts[t]!, w.name);
-          const E = sub(theta, sharedDequant.get(w.name)!);
-          const f = roundTrip(m.f, exDtype);
-          const [rows, cols] = w.shape as [number, number];
+          const E = tensorDelta(w.name, sharedDequant.get(w.name)!, theta);
+          const BA = multiplyFactors({ rows: w.shape[0]!, cols: w.shape[1]!, ...roundTrip(m.f, exDtype) });
           let num = 0;
-          let den = 0;
-          for (let i = 0; i < rows; i++) {
-            for (let j = 0; j < cols; j++) {
-              let s = 0;
-              for (let k = 0; k < f.rank; k++) s += f.B[i * f.rank + k]! * f.A[k * cols + j]!;
-              const v = E[i * cols + j]!;
-              num += (v - s) ** 2;
-              den += v * v;
-            }
-          }
+          for (let i = 0; i < E.length; i++) num += (E[i]! - BA[i]!) ** 2;
+          const den = frobenius2(E);
           errSum += den > 0 ? Math.sqrt(num / den) : 0;
           errN++;
         }
