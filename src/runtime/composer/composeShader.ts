@@ -26,16 +26,36 @@ function sharedLoad(dtype: SharedDtype): string {
   }
 }
 
-export function composeShader(dtype: SharedDtype): string {
-  return /* wgsl */ `
-struct Params { inDim: u32, outDim: u32, activeK: u32, pad: u32 }
+/** The bindings every compose kernel shares; Bt may be read as vec4 and the output as packed halves. */
+function bindings(dtype: SharedDtype, bt: 'f32' | 'vec4<f32>', out: 'f32' | 'u32'): string {
+  return `struct Params { inDim: u32, outDim: u32, activeK: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 ${sharedDecl(dtype)}
-@group(0) @binding(2) var<storage, read> bt: array<f32>;     // [R, out]: B transposed, all experts' rows
+@group(0) @binding(2) var<storage, read> bt: array<${bt}>; // [R, out]: B transposed, all experts' rows
 @group(0) @binding(3) var<storage, read> a: array<f32>;      // [R, in]
 @group(0) @binding(4) var<storage, read> kIdx: array<u32>;   // active rows of bt / a
 @group(0) @binding(5) var<storage, read> kW: array<f32>;     // routing weight of each active row
-@group(0) @binding(6) var<storage, read_write> outW: array<f32>; // [in, out]
+@group(0) @binding(6) var<storage, read_write> outW: array<${out}>; // [in, out]`;
+}
+
+/** One composed element e = i * outDim + o, read straight from global memory (the flat kernels). */
+function composedFn(dtype: SharedDtype): string {
+  return `fn composed(e: u32) -> f32 {
+  let i = e / p.outDim;
+  let o = e - i * p.outDim;
+  var acc = 0.0;
+  for (var j = 0u; j < p.activeK; j++) {
+    let k = kIdx[j];
+    acc += kW[j] * bt[k * p.outDim + o] * a[k * p.inDim + i];
+  }
+  return ${sharedLoad(dtype)} + acc;
+}`;
+}
+
+/** Tiled: workgroup-memory tiles of Bt and A (for GPUs). */
+export function composeShader(dtype: SharedDtype): string {
+  return /* wgsl */ `
+${bindings(dtype, 'f32', 'f32')}
 
 var<workgroup> tB: array<array<f32, ${TILE}>, ${TILE}>; // [k][o]
 var<workgroup> tA: array<array<f32, ${TILE}>, ${TILE}>; // [k][i]
@@ -72,33 +92,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
 }
 
 /**
- * The same composition without workgroup memory or barriers: one invocation per output element,
- * reading its column of Bt and row of A directly. On software adapters (SwiftShader) barriers are
- * expensive and caches make tiling moot; see docs/benchmarks.md for the measured choice.
+ * The same composition without workgroup memory or barriers: one invocation per output element.
+ * On software adapters (SwiftShader) barriers are expensive and caches make tiling moot.
  */
 export function composeShaderFlat(dtype: SharedDtype): string {
   return /* wgsl */ `
-struct Params { inDim: u32, outDim: u32, activeK: u32, pad: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
-${sharedDecl(dtype)}
-@group(0) @binding(2) var<storage, read> bt: array<f32>;
-@group(0) @binding(3) var<storage, read> a: array<f32>;
-@group(0) @binding(4) var<storage, read> kIdx: array<u32>;
-@group(0) @binding(5) var<storage, read> kW: array<f32>;
-@group(0) @binding(6) var<storage, read_write> outW: array<f32>;
+${bindings(dtype, 'f32', 'f32')}
+${composedFn(dtype)}
 
 @compute @workgroup_size(${FLAT_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let e = gid.x + gid.y * nwg.x * ${FLAT_WG}u;
   if (e >= p.inDim * p.outDim) { return; }
-  let i = e / p.outDim;
-  let o = e - i * p.outDim;
-  var acc = 0.0;
-  for (var j = 0u; j < p.activeK; j++) {
-    let k = kIdx[j];
-    acc += kW[j] * bt[k * p.outDim + o] * a[k * p.inDim + i];
-  }
-  outW[e] = ${sharedLoad(dtype)} + acc;
+  outW[e] = composed(e);
 }
 `;
 }
@@ -109,25 +115,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  */
 export function composeShaderFlatF16(dtype: SharedDtype): string {
   return /* wgsl */ `
-struct Params { inDim: u32, outDim: u32, activeK: u32, pad: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
-${sharedDecl(dtype)}
-@group(0) @binding(2) var<storage, read> bt: array<f32>;
-@group(0) @binding(3) var<storage, read> a: array<f32>;
-@group(0) @binding(4) var<storage, read> kIdx: array<u32>;
-@group(0) @binding(5) var<storage, read> kW: array<f32>;
-@group(0) @binding(6) var<storage, read_write> outW: array<u32>;
-
-fn composed(e: u32) -> f32 {
-  let i = e / p.outDim;
-  let o = e - i * p.outDim;
-  var acc = 0.0;
-  for (var j = 0u; j < p.activeK; j++) {
-    let k = kIdx[j];
-    acc += kW[j] * bt[k * p.outDim + o] * a[k * p.inDim + i];
-  }
-  return ${sharedLoad(dtype)} + acc;
-}
+${bindings(dtype, 'f32', 'u32')}
+${composedFn(dtype)}
 
 @compute @workgroup_size(${FLAT_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -148,14 +137,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  */
 export function composeShaderFlat4(dtype: SharedDtype): string {
   return /* wgsl */ `
-struct Params { inDim: u32, outDim: u32, activeK: u32, pad: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
-${sharedDecl(dtype)}
-@group(0) @binding(2) var<storage, read> bt: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> a: array<f32>;
-@group(0) @binding(4) var<storage, read> kIdx: array<u32>;
-@group(0) @binding(5) var<storage, read> kW: array<f32>;
-@group(0) @binding(6) var<storage, read_write> outW: array<f32>;
+${bindings(dtype, 'vec4<f32>', 'f32')}
 
 fn sharedAt(e: u32, o: u32) -> f32 {
   return ${sharedLoad(dtype)};
