@@ -1,27 +1,9 @@
 // Runs in Chromium: composes random weights with the WGSL composer and compares each composed
 // buffer with a float64 reference computed here, independently of the kernel.
+import { f16BitsToF32 } from '../../src/core/dtype/index.ts';
+import { mulberry32 } from '../../src/model/random.ts';
 import { GpuComposer } from '../../src/runtime/composer/gpuComposer.ts';
 import type { ComposerWeight, ExpertModule, LowRankFactor, SharedWeight } from '../../src/runtime/composer/types.ts';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function halfToNumber(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
 
 export interface CaseSpec {
   outDim: number;
@@ -50,7 +32,7 @@ function makeShared(spec: CaseSpec, rand: () => number): { shared: SharedWeight;
     for (let e = 0; e < n; e++) {
       // Normal halves in roughly ±[2^-5, 2): sign | exponent 10..15 | mantissa.
       data[e] = (rand() < 0.5 ? 0x8000 : 0) | ((10 + Math.floor(rand() * 6)) << 10) | Math.floor(rand() * 1024);
-      values[e] = halfToNumber(data[e]!);
+      values[e] = f16BitsToF32(data[e]!);
     }
     return { shared: { dtype: 'f16', data }, values };
   }
@@ -77,7 +59,7 @@ async function check(cases: CaseSpec[], routing: Record<string, number>, seed: n
   const device = await adapter.requestDevice();
   const gpuErrors: string[] = [];
   device.addEventListener('uncapturederror', (e) => gpuErrors.push((e as GPUUncapturedErrorEvent).error.message));
-  const rand = rng(seed);
+  const rand = mulberry32(seed);
   const composer = new GpuComposer(device, kernel, output);
   const ranks: Record<string, number> = { e0: 1, e1: 4, e2: 16, e3: 3 };
   const experts: ExpertModule[] = Object.keys(ranks).map((id) => ({ id, factors: new Map() }));

@@ -3,24 +3,9 @@ import { parseModelConfig, ropeInvFreq, specToHFConfig } from './config.ts';
 import { InvalidConfigError, UnsupportedModelError, WeightValidationError } from './errors.ts';
 import { checkWeights, expectedTensors, parameterCount, validateWeights } from './llama.ts';
 import { tinyConfig } from '../runtime/node/testUtil.ts';
+import { SMOLLM2_135M_CONFIG } from './knownConfigs.ts';
 
-const SMOLLM2_135M = {
-  model_type: 'llama',
-  hidden_size: 576,
-  num_hidden_layers: 30,
-  num_attention_heads: 9,
-  num_key_value_heads: 3,
-  intermediate_size: 1536,
-  vocab_size: 49152,
-  max_position_embeddings: 8192,
-  rms_norm_eps: 1e-5,
-  rope_theta: 100000,
-  tie_word_embeddings: true,
-  hidden_act: 'silu',
-  rope_scaling: null,
-  bos_token_id: 0,
-  eos_token_id: 0,
-};
+const SMOLLM2_135M = SMOLLM2_135M_CONFIG;
 
 describe('parseModelConfig', () => {
   it('reads a SmolLM2-135M config', () => {

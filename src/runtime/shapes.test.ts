@@ -2,6 +2,7 @@
 // graph's layout so the test stays cheap). Checks shapes, finiteness, and decode-after-prefill.
 import { describe, expect, it } from 'vitest';
 import { parseModelConfig } from '../model/config.ts';
+import { SMOLLM2_135M_CONFIG } from '../model/knownConfigs.ts';
 import { buildDecoderGraph } from '../model/onnx/decoder.ts';
 import { mulberry32 } from '../model/random.ts';
 import { createNodeEngine, loadNodeOrt } from './node/session.ts';
@@ -42,19 +43,7 @@ async function runShape(config: Record<string, unknown>): Promise<{ ms: number; 
 
 describe('real-model shapes (ORT wasm in Node)', () => {
   it('SmolLM2-135M shape: hidden 576, 30 layers, 9 heads / 3 KV heads, ffn 1536, vocab 49152, tied', async () => {
-    const r = await runShape({
-      model_type: 'llama',
-      hidden_size: 576,
-      num_hidden_layers: 30,
-      num_attention_heads: 9,
-      num_key_value_heads: 3,
-      intermediate_size: 1536,
-      vocab_size: 49152,
-      max_position_embeddings: 8192,
-      rms_norm_eps: 1e-5,
-      rope_theta: 100000,
-      tie_word_embeddings: true,
-    });
+    const r = await runShape(SMOLLM2_135M_CONFIG);
     expect(r.params).toBe(134515008);
     console.log(`SmolLM2-135M shape: ${r.params} params, built + prefill 6 + decode 1 in ${(r.ms / 1000).toFixed(1)} s`);
   }, 180_000);

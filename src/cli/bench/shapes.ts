@@ -6,19 +6,7 @@ import { mulberry32 } from '../../model/random.ts';
 import { composerShape } from '../../runtime/twin/bundleModel.ts';
 import type { ComposerWeight, ExpertModule, LowRankFactor, SharedWeight } from '../../runtime/composer/types.ts';
 
-/** SmolLM2-135M's architecture (random weights; nothing is downloaded). */
-export const SMOLLM2_135M_CONFIG = {
-  model_type: 'llama',
-  hidden_size: 576,
-  num_hidden_layers: 30,
-  num_attention_heads: 9,
-  num_key_value_heads: 3,
-  intermediate_size: 1536,
-  vocab_size: 49152,
-  max_position_embeddings: 8192,
-  rope_theta: 100000,
-  tie_word_embeddings: true,
-} as const;
+export { SMOLLM2_135M_CONFIG } from '../../model/knownConfigs.ts';
 
 /** The zoo's architecture, used when no bundle manifest is there to read it from. */
 export const ZOO_CONFIG = {
