@@ -228,6 +228,11 @@ export class TwinSession {
     return session;
   }
 
+  /** The router as it is now (for checks that removing an expert restores it exactly). */
+  routerModel(): RouterModel {
+    return this.router;
+  }
+
   listExperts(): SessionExpert[] {
     return [...this.experts];
   }
