@@ -3,10 +3,11 @@
  * transformers.js folder layout, loadable by AutoModelForCausalLM offline:
  *   out/config.json, generation_config.json, tokenizer.json, tokenizer_config.json
  *   (+ special_tokens_map.json when present), onnx/model.onnx (fp32, weights as initializers).
- * The checkpoint is validated against config.json before anything is written.
+ * The checkpoint is validated against config.json, and every weight checked finite, before anything is written.
  */
 import { copyFile, access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { assertFinite } from '../core/tensor/index.ts';
 import { buildDecoderGraph } from '../model/onnx/decoder.ts';
 import { openCheckpointDir } from '../runtime/node/checkpoint.ts';
 
@@ -26,7 +27,13 @@ export async function exportCheckpoint(src: string, out: string, opts: ExportOpt
   const ck = await openCheckpointDir(src);
   try {
     const data = new Map<string, Float32Array>();
-    for (const w of ck.weights) data.set(w.name, await ck.read(w.name));
+    // Every weight is read and checked before anything is written: a NaN/Inf refuses the export,
+    // naming the tensor (the same check as pack's readFinite).
+    for (const w of ck.weights) {
+      const d = await ck.read(w.name);
+      assertFinite(d, `${src} (${w.name})`);
+      data.set(w.name, d);
+    }
     const graph = buildDecoderGraph(ck.spec, {
       weights: 'initializers',
       weight: (n) => data.get(n)!,

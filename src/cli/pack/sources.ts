@@ -3,6 +3,7 @@
 // before a single tensor is merged.
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { firstNonFinite, nonFiniteMessage } from '../../core/tensor/index.ts';
 import type { ModelSpec } from '../../model/config.ts';
 import type { WeightInfo } from '../../model/llama.ts';
 import { openCheckpointDir } from '../../runtime/node/checkpoint.ts';
@@ -86,12 +87,11 @@ export async function openExpert(id: string, path: string, base: BaseCheckpoint,
   return { id, path, kind: 'full', read: (n) => ck.read(n), close: () => ck.close() };
 }
 
-/** Reads a tensor and refuses NaN/Inf, naming the file and tensor. */
+/** Reads a tensor and refuses NaN/Inf, naming the file and tensor (the same check as `export`: core firstNonFinite). */
 export async function readFinite(src: WeightSource, name: string): Promise<Float32Array> {
   const data = await src.read(name);
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i]!)) throw new PackInputError(src.path, name, `non-finite value ${data[i]} at index ${i}`);
-  }
+  const i = firstNonFinite(data);
+  if (i >= 0) throw new PackInputError(src.path, name, nonFiniteMessage(data, i));
   return data;
 }
 

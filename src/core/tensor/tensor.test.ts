@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng, deriveSeed, hashString } from './random.ts';
-import { numel, tensor, transpose, assertFinite } from './tensor.ts';
+import { numel, tensor, transpose, assertFinite, firstNonFinite } from './tensor.ts';
 
 describe('Rng', () => {
   it('is deterministic by seed, uniform in [0,1), normal with mean 0 / var 1', () => {
@@ -39,5 +39,8 @@ describe('tensor helpers', () => {
     expect(() => tensor([2, 2], new Float32Array(3))).toThrow(/needs 4/);
     expect(Array.from(transpose(new Float32Array([1, 2, 3, 4, 5, 6]), 2, 3))).toEqual([1, 4, 2, 5, 3, 6]);
     expect(() => assertFinite([1, Infinity], 'w')).toThrow(/w: non-finite value Infinity at index 1/);
+    expect(() => assertFinite(new Float32Array([0, 1, NaN]), 'f (t)')).toThrow('f (t): non-finite value NaN at index 2');
+    expect(firstNonFinite(new Float32Array([1, 2, 3]))).toBe(-1);
+    expect(firstNonFinite([1, -Infinity, NaN])).toBe(1);
   });
 });

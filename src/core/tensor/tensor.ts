@@ -32,12 +32,24 @@ export function shapeString(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
 
-/** Throws if any element is NaN or ±Inf, naming the tensor and the first bad index. */
+/** Index of the first NaN or ±Inf element, or -1 when every element is finite. */
+export function firstNonFinite(data: ArrayLike<number>): number {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return i;
+  return -1;
+}
+
+/** The message every non-finite check uses: "<what>: non-finite value NaN at index 3". */
+export function nonFiniteMessage(data: ArrayLike<number>, index: number): string {
+  return `non-finite value ${data[index]} at index ${index}`;
+}
+
+/**
+ * Throws if any element is NaN or ±Inf, naming the tensor and the first bad index. The one weight
+ * check of the CLI (pack's readFinite, export) and the PEFT import; `what` names the file and tensor.
+ */
 export function assertFinite(data: ArrayLike<number>, what: string): void {
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i]!;
-    if (!Number.isFinite(v)) throw new RangeError(`${what}: non-finite value ${v} at index ${i}`);
-  }
+  const i = firstNonFinite(data);
+  if (i >= 0) throw new RangeError(`${what}: ${nonFiniteMessage(data, i)}`);
 }
 
 /** Row-major transpose of a [rows, cols] matrix into [cols, rows]. */
