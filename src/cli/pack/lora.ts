@@ -20,6 +20,7 @@ export const foldLoraAdapter: LoraFolder = async (dir, base) => {
       tensors.set(name, { shape: t.shape, data: toFloat32(t) });
     }
     const imported = importLora(config, tensors, new Map(base.weights.map((w) => [w.name, w.shape])));
+    for (const w of imported.warnings) console.warn(`${dir}: ${w}`);
     const modules = new Map(imported.modules.map((m) => [m.weight, m]));
     return {
       async delta(name) {
@@ -31,6 +32,7 @@ export const foldLoraAdapter: LoraFolder = async (dir, base) => {
         const b = await base.read(name);
         return r.data.map((v, i) => v - b[i]!);
       },
+      warnings: imported.warnings,
       close: () => st.close(),
     };
   } catch (e) {

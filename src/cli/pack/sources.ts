@@ -51,7 +51,8 @@ export async function openBase(path: string): Promise<BaseCheckpoint> {
   return { id: 'base', path, kind: 'full', spec: ck.spec, config: ck.config, weights: ck.weights, read: (n) => ck.read(n), close: () => ck.close() };
 }
 
-export type LoraFolder = (adapterDir: string, base: BaseCheckpoint) => Promise<{ delta(name: string): Promise<Float32Array | undefined>; close(): Promise<void> }>;
+/** Folds a PEFT adapter onto the base; `warnings` (e.g. an ignored fan_in_fan_out) are also printed to stderr. */
+export type LoraFolder = (adapterDir: string, base: BaseCheckpoint) => Promise<{ delta(name: string): Promise<Float32Array | undefined>; warnings?: readonly string[]; close(): Promise<void> }>;
 
 /** Opens an expert: a full checkpoint folder, or (adapter_config.json present) a PEFT adapter via `foldLora`. */
 export async function openExpert(id: string, path: string, base: BaseCheckpoint, foldLora: LoraFolder): Promise<WeightSource> {

@@ -1,6 +1,8 @@
 // Folding a PEFT LoRA adapter into per-weight deltas in the base's HF names and orientation:
-// Delta W = scale * B A ([out, r] x [r, in]); fan_in_fan_out (GPT-2 Conv1D) and embeddings transpose.
-import { shapeString, type F32Tensor } from '../tensor/tensor.ts';
+// Delta W = scale * B A ([out, r] x [r, in]); embeddings transpose. fan_in_fan_out is ignored (with a
+// warning): it only applies to GPT-2 style Conv1D layers, and every target of a Llama/Qwen2 model is an
+// nn.Linear, for which PEFT itself warns and sets the flag to false (peft/tuners/lora/layer.py dispatch_default).
+import { firstNonFinite, nonFiniteMessage, shapeString, type F32Tensor } from '../tensor/tensor.ts';
 import { isTargeted, moduleScaling, PeftError, type LoraConfig } from './config.ts';
 
 /** One LoRA module, normalised: Delta W = B A in the base weight's own shape [rows, cols]. */
@@ -24,6 +26,8 @@ export interface LoraImport {
   readonly modules: LoraModule[];
   /** Full tensors the adapter replaces (modules_to_save, trained biases), by base name. */
   readonly replacements: Map<string, F32Tensor>;
+  /** Things the import ignored or changed, for the caller to show (e.g. fan_in_fan_out on nn.Linear targets). */
+  readonly warnings: string[];
 }
 
 const PREFIX = 'base_model.model.';
@@ -34,7 +38,8 @@ function strip(key: string): string {
 }
 
 function checkFinite(key: string, t: F32Tensor): void {
-  for (let i = 0; i < t.data.length; i++) if (!Number.isFinite(t.data[i]!)) throw new PeftError('non_finite', key, `non-finite value at index ${i}`);
+  const i = firstNonFinite(t.data);
+  if (i >= 0) throw new PeftError('non_finite', key, nonFiniteMessage(t.data, i));
 }
 
 /**
@@ -42,6 +47,9 @@ function checkFinite(key: string, t: F32Tensor): void {
  * tensor shapes (HF name -> shape). Every lora_A needs its lora_B; ranks must agree with each other
  * and with the config (rank_pattern included); every module must exist in the base with a matching
  * shape; config target_modules must match something in the base.
+ *
+ * `fan_in_fan_out: true` is ignored for the (nn.Linear) targets, as PEFT does: B A is used as is, never
+ * transposed, and `warnings` says so. Only embeddings (lora_embedding_A/B) are transposed.
  */
 export function importLora(config: LoraConfig, tensors: ReadonlyMap<string, F32Tensor>, baseShapes: ReadonlyMap<string, readonly number[]>): LoraImport {
   const pairs = new Map<string, { A?: [string, F32Tensor]; B?: [string, F32Tensor]; embedding: boolean }>();
@@ -94,12 +102,15 @@ export function importLora(config: LoraConfig, tensors: ReadonlyMap<string, F32T
     if (!base) throw new PeftError('unknown_module', aKey, `targets ${weight}, which the base model does not have`);
     if (base.length !== 2) throw new PeftError('shape_mismatch', aKey, `base weight ${weight} is ${shapeString(base)}, not 2-D`);
     const [rows, cols] = base as [number, number];
-    // Orientation: Linear: Delta = B A is [out, in] = base. fan_in_fan_out (Conv1D, base [in, out]) and
-    // embeddings (lora_embedding_A [r, vocab], B [dim, r], base [vocab, dim]): Delta = (B A)^T.
-    const transposed = p.embedding || config.fan_in_fan_out;
+    // Orientation: Linear: Delta = B A is [out, in] = base, whatever fan_in_fan_out says (PEFT sets it to
+    // false for nn.Linear; only GPT-2's Conv1D, base [in, out], would need (B A)^T, and Llama/Qwen2 have
+    // none). Embeddings (lora_embedding_A [r, vocab], B [dim, r], base [vocab, dim]): Delta = (B A)^T.
+    const transposed = p.embedding;
     const want = transposed ? [inA, outB] : [outB, inA];
-    if (want[0] !== rows || want[1] !== cols)
-      throw new PeftError('shape_mismatch', aKey, `B A gives ${shapeString(want)}${transposed ? ' (transposed)' : ''}, base ${weight} is ${shapeString(base)}`);
+    if (want[0] !== rows || want[1] !== cols) {
+      const hint = !transposed && config.fan_in_fan_out ? ' (fan_in_fan_out is ignored: the targets of a Llama/Qwen2 model are nn.Linear, [out, in])' : '';
+      throw new PeftError('shape_mismatch', aKey, `B A gives ${shapeString(want)}${transposed ? ' (transposed)' : ''}, base ${weight} is ${shapeString(base)}${hint}`);
+    }
     let Bf: Float32Array, Af: Float32Array;
     if (!transposed) {
       Bf = new Float32Array(B.data.length);
@@ -118,7 +129,15 @@ export function importLora(config: LoraConfig, tensors: ReadonlyMap<string, F32T
     modules.push({ module, weight, rows, cols, rank: ra, scale, B: Bf, A: Af });
   }
   modules.sort((x, y) => (x.weight < y.weight ? -1 : x.weight > y.weight ? 1 : 0));
-  return { modules, replacements };
+  const warnings: string[] = [];
+  const linear = modules.filter((m) => !pairs.get(m.module)!.embedding);
+  if (config.fan_in_fan_out && linear.length) {
+    warnings.push(
+      `adapter_config.json: fan_in_fan_out is true, but its ${linear.length} target module${linear.length === 1 ? ' is an' : 's are'} nn.Linear ` +
+        `(e.g. ${linear[0]!.module}); as PEFT does, the flag is ignored for them (it applies only to GPT-2 style Conv1D layers) and B A is not transposed`,
+    );
+  }
+  return { modules, replacements, warnings };
 }
 
 /** Dense Delta W = B A (scale already in B), [rows, cols] float32 (accumulated in float64). */

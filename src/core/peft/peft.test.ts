@@ -99,23 +99,42 @@ describe('importLora', () => {
     expectClose(foldLoraDense(modules[0]!), dense(qB, qA, 2));
     expectClose(foldLoraDense(modules[1]!), dense(vB, vA, 4 / 3));
   });
-  it('fan_in_fan_out and embeddings transpose', () => {
-    const c = parseAdapterConfig({ peft_type: 'LORA', r: 2, lora_alpha: 2, fan_in_fan_out: true });
-    // Conv1D-style base weight [in, out] = [6, 8]; A [2, 6] (in=6), B [8, 2] (out=8)
-    const b2 = new Map([['h.0.attn.c_attn.weight', [6, 8]]]);
-    const { modules } = importLora(c, new Map([[`${P}h.0.attn.c_attn.lora_A.weight`, qA], [`${P}h.0.attn.c_attn.lora_B.weight`, qB]]), b2);
-    const d = dense(qB, qA, 1); // [8, 6]
-    const dt: number[] = [];
-    for (let j = 0; j < 6; j++) for (let i = 0; i < 8; i++) dt.push(d[i * 6 + j]!);
-    expectClose(foldLoraDense(modules[0]!), dt);
+  it('fan_in_fan_out: true is ignored for nn.Linear targets (as PEFT does), with a warning; never transposes', () => {
+    const flagged = parseAdapterConfig({ peft_type: 'LORA', r: 2, lora_alpha: 4, target_modules: ['q_proj', 'v_proj'], rank_pattern: { v_proj: 3 }, fan_in_fan_out: true });
+    expect(flagged.fan_in_fan_out).toBe(true);
+    const plain = importLora(cfg, tensors, base);
+    const withFlag = importLora(flagged, tensors, base);
+    expect(plain.warnings).toEqual([]);
+    expect(withFlag.warnings).toHaveLength(1);
+    expect(withFlag.warnings[0]).toMatch(/fan_in_fan_out is true.*2 target modules are nn\.Linear.*ignored/);
+    expect(withFlag.modules.map((m) => [m.weight, m.rows, m.cols, m.rank, m.scale])).toEqual(plain.modules.map((m) => [m.weight, m.rows, m.cols, m.rank, m.scale]));
+    for (let k = 0; k < plain.modules.length; k++) expect(foldLoraDense(withFlag.modules[k]!)).toEqual(foldLoraDense(plain.modules[k]!));
+    expectClose(foldLoraDense(withFlag.modules[0]!), dense(qB, qA, 2));
+    // A square target (the case that used to be silently transposed): the delta is B A, not (B A)^T.
+    const sq = 'model.layers.0.self_attn.o_proj';
+    const sA = T([2, 6]), sB = T([6, 2]);
+    const sqBase = new Map([[`${sq}.weight`, [6, 6]]]);
+    const sqFlag = importLora(parseAdapterConfig({ peft_type: 'LORA', r: 2, lora_alpha: 2, fan_in_fan_out: true }), new Map([[`${P}${sq}.lora_A.weight`, sA], [`${P}${sq}.lora_B.weight`, sB]]), sqBase);
+    expectClose(foldLoraDense(sqFlag.modules[0]!), dense(sB, sA, 1));
+    expect(sqFlag.warnings[0]).toMatch(/1 target module is an nn\.Linear \(e\.g\. model\.layers\.0\.self_attn\.o_proj\)/);
+    // A GPT-2 Conv1D-shaped base ([in, out]) is not this project's architecture: a shape error that says why.
+    const conv = new Map([['h.0.attn.c_attn.weight', [6, 8]]]);
+    const c1 = parseAdapterConfig({ peft_type: 'LORA', r: 2, lora_alpha: 2, fan_in_fan_out: true });
+    expect(() => importLora(c1, new Map([[`${P}h.0.attn.c_attn.lora_A.weight`, qA], [`${P}h.0.attn.c_attn.lora_B.weight`, qB]]), conv)).toThrow(/base h\.0\.attn\.c_attn\.weight is \[6, 8\] \(fan_in_fan_out is ignored/);
+  });
+  it('embeddings transpose (lora_embedding_A [r, vocab], B [dim, r]); fan_in_fan_out does not warn for them', () => {
     const eA = T([2, 10]), eB = T([6, 2]);
+    const emb = new Map([[`${P}model.embed_tokens.lora_embedding_A`, eA], [`${P}model.embed_tokens.lora_embedding_B`, eB]]);
     const ce = parseAdapterConfig({ peft_type: 'LORA', r: 2, lora_alpha: 2 });
-    const em = importLora(ce, new Map([[`${P}model.embed_tokens.lora_embedding_A`, eA], [`${P}model.embed_tokens.lora_embedding_B`, eB]]), base).modules[0]!;
+    const em = importLora(ce, emb, base).modules[0]!;
     expect([em.rows, em.cols]).toEqual([10, 6]);
     const de = dense(eB, eA, 1); // [6, 10]
     const det: number[] = [];
     for (let j = 0; j < 10; j++) for (let i = 0; i < 6; i++) det.push(de[i * 10 + j]!);
     expectClose(foldLoraDense(em), det);
+    const flagged = importLora(parseAdapterConfig({ peft_type: 'LORA', r: 2, lora_alpha: 2, fan_in_fan_out: true }), emb, base);
+    expect(foldLoraDense(flagged.modules[0]!)).toEqual(foldLoraDense(em));
+    expect(flagged.warnings).toEqual([]);
   });
   it('modules_to_save and trained biases come back as full replacement tensors', () => {
     const head = T([10, 6]);
