@@ -14,7 +14,7 @@ import type { Tokenizer } from '../../runtime/tokenizer.ts';
 import { Progress } from '../progress.ts';
 import { loadPackConfig, type PackConfig } from '../pack/config.ts';
 import { foldLoraAdapter } from '../pack/lora.ts';
-import { readSplit } from '../pack/pack.ts';
+import { readSplit } from '../pack/data.ts';
 import { routerJobs, routerTrainOptions } from '../pack/router.ts';
 import { openBase, openExpert, readFinite, type WeightSource } from '../pack/sources.ts';
 import { loadBundleDir } from './bundle.ts';

@@ -26,7 +26,7 @@ const ExpertSchema = z
 const RankSchema = z.union([
   z.object({ fixed: z.number().int().positive() }).strict(),
   /** Per-matrix ranks under a byte budget per expert, as a share of one full expert's bytes (same dtype). */
-  z.object({ budget: z.number().positive().max(1) }).strict(),
+  z.object({ budget: z.number().positive().max(1), objective: z.enum(['absolute', 'relative']).optional() }).strict(),
   /** Smallest rank per matrix keeping this share of the singular-value energy. */
   z.object({ energy: z.number().positive().max(1), max: z.number().int().positive().optional() }).strict(),
 ]);

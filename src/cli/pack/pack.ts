@@ -1,35 +1,27 @@
-// `twinmerge pack`: base + experts → a bundle (docs/bundle-format.md). Tensor by tensor:
-//   tau_t = theta_t - theta_0 → merge → theta_shared (stored f32/f16/int8; what the app computes with
-//   is the dequantized value) → E_t = theta_t - dequant(theta_shared) → low rank (2-D) or exact (1-D);
-//   D = dequant(theta_shared) - theta_0 in low rank for adapters trained on the base.
+// `twinmerge pack`: base + experts → a bundle (docs/bundle-format.md). The method itself is
+// src/core/twin (buildTwin, the same code `twinmerge eval` scores); this file is the Node side:
+// open the checkpoints, stream the shared weights (and the experts' own weights) into files, write
+// the expert files, graph, tokenizer, router and the manifest with every file's sha256.
 // Everything is written into a temporary folder that replaces the output only when complete.
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { BUNDLE_FORMAT, BUNDLE_VERSION, parseManifest, type Manifest } from '../../core/bundle/manifest.ts';
 import { f32ToF16Array } from '../../core/dtype/index.ts';
-import { allocateRanksByBudget, factorBytes, frobenius2, multiplyFactors, rankForEnergy, singularValues, truncatedSvd } from '../../core/linalg/index.ts';
-import { createMerger, tensorDelta } from '../../core/merge/index.ts';
-import { dequantizeF16, dequantizeInt8Rows, quantizeF16, quantizeInt8Rows } from '../../core/quant/index.ts';
-import type { TensorSpec } from '../../core/safetensors/index.ts';
-import { encodeSafetensors, type TensorInput } from '../../core/safetensors/index.ts';
+import { frobenius2, multiplyFactors } from '../../core/linalg/index.ts';
+import { createMerger } from '../../core/merge/index.ts';
+import { encodeSafetensors } from '../../core/safetensors/index.ts';
+import { buildTwin, fullExpertBytes, policyFromConfig, sharedParts, sharedSpecs, tensorDelta, type TwinSource } from '../../core/twin/index.ts';
 import { buildDecoderGraph } from '../../model/onnx/decoder.ts';
-import type { WeightInfo } from '../../model/llama.ts';
 import { createSafetensorsWriter, type SafetensorsFileWriter } from '../../node/streamWriter.ts';
 import { Progress } from '../progress.ts';
 import type { PackConfig } from './config.ts';
+import { readExamples } from './data.ts';
 import { foldLoraAdapter } from './lora.ts';
 import { trainBundleRouter, type RouterReport } from './router.ts';
-import { openBase, openExpert, PackInputError, readFinite, readJson, type WeightSource } from './sources.ts';
+import { openBase, openExpert, PackInputError, readFinite, type WeightSource } from './sources.ts';
 
 export const PACK_VERSION = 'twinmerge pack 0.1.0';
-
-interface Factor {
-  rank: number;
-  A: Float32Array;
-  B: Float32Array;
-}
-type ModuleEntry = { kind: 'lowrank'; f: Factor } | { kind: 'delta'; delta: Float32Array };
 
 export interface PackReport {
   seconds: number;
@@ -40,61 +32,8 @@ export interface PackReport {
   bundleBytes: number;
 }
 
-/** Truncates a full-rank SVD factorization to its first r components. */
-function truncate(f: Factor, rows: number, cols: number, r: number): Factor {
-  if (r >= f.rank) return f;
-  const B = new Float32Array(rows * r);
-  for (let i = 0; i < rows; i++) for (let k = 0; k < r; k++) B[i * r + k] = f.B[i * f.rank + k]!;
-  return { rank: r, B, A: f.A.slice(0, r * cols) };
-}
-
-function factorTensors(name: string, rows: number, cols: number, f: Factor, dtype: 'F32' | 'F16'): TensorInput[] {
-  return [
-    { name: `${name}.A`, dtype, shape: [f.rank, cols], data: dtype === 'F16' ? f32ToF16Array(f.A) : f.A },
-    { name: `${name}.B`, dtype, shape: [rows, f.rank], data: dtype === 'F16' ? f32ToF16Array(f.B) : f.B },
-  ];
-}
-
-/** Exclusive factors are stored as `dtype`; measure errors against what the app will read back. */
-function roundTrip(f: Factor, dtype: 'f32' | 'f16'): Factor {
-  return dtype === 'f32' ? f : { rank: f.rank, A: dequantizeF16(quantizeF16(f.A)), B: dequantizeF16(quantizeF16(f.B)) };
-}
-
 async function sha256File(path: string): Promise<string> {
   return createHash('sha256').update(await readFile(path)).digest('hex');
-}
-
-function readLines(text: string, file: string): { prompt: string; answer: string }[] {
-  return text
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l, i) => {
-      try {
-        const v = JSON.parse(l) as { prompt?: unknown; answer?: unknown };
-        if (typeof v.prompt !== 'string' || typeof v.answer !== 'string') throw new Error('needs string "prompt" and "answer"');
-        return { prompt: v.prompt, answer: v.answer };
-      } catch (e) {
-        throw new PackInputError(file, undefined, `line ${i + 1}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    });
-}
-
-export async function readSplit(file: string): Promise<{ prompt: string; answer: string }[]> {
-  return readLines(await readFile(file, 'utf8').catch(() => { throw new PackInputError(file, undefined, 'cannot be read'); }), file);
-}
-
-interface ExampleFile {
-  prompts: string[];
-  name?: string;
-  description?: string;
-}
-
-async function readExamples(file: string): Promise<ExampleFile> {
-  const v = await readJson(file);
-  const arr = Array.isArray(v) ? v : (v as { prompts?: unknown }).prompts;
-  if (!Array.isArray(arr) || arr.length === 0 || arr.some((p) => typeof p !== 'string' || !p)) throw new PackInputError(file, undefined, 'needs a non-empty list of prompt strings (or { prompts: [...] })');
-  const o = Array.isArray(v) ? {} : (v as { name?: unknown; description?: unknown });
-  return { prompts: arr as string[], ...(typeof o.name === 'string' ? { name: o.name } : {}), ...(typeof o.description === 'string' ? { description: o.description } : {}) };
 }
 
 export async function pack(config: PackConfig, log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<{ manifest: Manifest; report: PackReport }> {
@@ -102,6 +41,7 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
   let peakRss = process.memoryUsage().rss;
   const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
   const merger = createMerger(config.merge.method, config.merge.params);
+  const policy = policyFromConfig(config.exclusive.rank);
   const base = await openBase(config.base);
   const experts: WeightSource[] = [];
   const tmp = `${config.output}.partial-${process.pid}`;
@@ -115,174 +55,76 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
     await rm(tmp, { recursive: true, force: true });
     await mkdir(join(tmp, 'experts'), { recursive: true });
 
-    // Shared weights: layout known up front, written tensor by tensor.
     const sharedDtype = config.shared.dtype;
-    const sharedSpecs: TensorSpec[] = weights.flatMap((w): TensorSpec[] => {
-      if (w.shape.length === 1 || sharedDtype === 'f32') return [{ name: w.name, dtype: 'F32', shape: w.shape }];
-      if (sharedDtype === 'f16') return [{ name: w.name, dtype: 'F16', shape: w.shape }];
-      return [
-        { name: w.name, dtype: 'I8', shape: w.shape },
-        { name: `${w.name}.scale`, dtype: 'F32', shape: [w.shape[0]!] },
-      ];
-    });
-    const sharedWriter = await createSafetensorsWriter(join(tmp, 'shared.safetensors'), sharedSpecs, { format: 'twinmerge-shared', dtype: sharedDtype });
+    const sharedWriter = await createSafetensorsWriter(join(tmp, 'shared.safetensors'), sharedSpecs(weights, sharedDtype), { format: 'twinmerge-shared', dtype: sharedDtype });
     writers.push(sharedWriter);
     const fullWriters = config.includeFullWeights
       ? await Promise.all(experts.map((e) => createSafetensorsWriter(join(tmp, 'experts', `${e.id}.full.safetensors`), weights.map((w) => ({ name: w.name, dtype: w.shape.length === 1 ? 'F32' : 'F16', shape: w.shape })), { format: 'twinmerge-full', expert: e.id })))
       : [];
     writers.push(...fullWriters);
-
-    const modules = experts.map(() => new Map<string, ModuleEntry>());
     const fullWritten = experts.map(() => new Set<string>());
-    const baseDelta = new Map<string, ModuleEntry>();
-    const sharedDequant = new Map<string, Float32Array>(); // kept for the router's features (tiny models) — see router.ts
-    const rankCfg = config.exclusive.rank;
-    const sigmas = experts.map(() => new Map<string, Float64Array>());
-    let deltaErrNum = 0;
-    let deltaErrDen = 0;
-    let deltaMaxRank = 0;
+    const oneD = new Set(weights.filter((w) => w.shape.length === 1).map((w) => w.name));
 
+    // The pipeline reads experts one at a time; their own weights go to the compare files on first read.
+    const source: TwinSource = {
+      weights,
+      expertIds: config.experts.map((e) => e.id),
+      readBase: (name) => readFinite(base, name),
+      readExpert: async (t, name) => {
+        const theta = await readFinite(experts[t]!, name);
+        const fw = fullWriters[t];
+        if (fw && !fullWritten[t]!.has(name)) {
+          await fw.write(name, oneD.has(name) ? theta : f32ToF16Array(theta));
+          fullWritten[t]!.add(name);
+        }
+        return theta;
+      },
+    };
     const bar = new Progress('merge + SVD', weights.length);
-    for (const w of weights) {
-      const theta0 = await readFinite(base, w.name);
-      // Experts are read one at a time (again for each pass), so memory does not grow with their
-      // number: the merge streams task vectors, then each E_t is built, factored and dropped.
-      const merged = await merger.mergeStreamed(
-        experts.length,
-        async (t) => {
-          const theta = await readFinite(experts[t]!, w.name);
-          if (fullWriters[t] && !fullWritten[t]!.has(w.name)) {
-            await fullWriters[t]!.write(w.name, w.shape.length === 1 ? theta : f32ToF16Array(theta));
-            fullWritten[t]!.add(w.name);
-          }
-          for (let i = 0; i < theta.length; i++) theta[i] = theta[i]! - theta0[i]!;
-          return theta;
+    const built = await buildTwin(
+      source,
+      { merger, sharedDtype, exclusiveDtype: config.exclusive.dtype, policy, svdSeed: config.svd.seed, baseDelta: config.baseDelta },
+      {
+        onShared: async (w, stored) => {
+          for (const [name, data] of sharedParts(w, stored)) await sharedWriter.write(name, data);
         },
-        { name: w.name, shape: w.shape },
-      );
-      const shared = merged;
-      for (let i = 0; i < shared.length; i++) shared[i] = theta0[i]! + merged[i]!;
-      // Store, and keep exactly what the app will read back.
-      let deq: Float32Array;
-      if (w.shape.length === 1 || sharedDtype === 'f32') {
-        await sharedWriter.write(w.name, shared);
-        deq = shared;
-      } else if (sharedDtype === 'f16') {
-        const bits = quantizeF16(shared, w.name);
-        await sharedWriter.write(w.name, bits);
-        deq = dequantizeF16(bits);
-      } else {
-        const q = quantizeInt8Rows(shared, w.shape, w.name);
-        await sharedWriter.write(w.name, q.q);
-        await sharedWriter.write(`${w.name}.scale`, q.scale);
-        deq = dequantizeInt8Rows(q);
-      }
-      sharedDequant.set(w.name, deq);
-      for (let t = 0; t < experts.length; t++) {
-        // E_t = theta_t - dequant(shared), in place in the freshly read theta_t.
-        const E = await readFinite(experts[t]!, w.name);
-        for (let i = 0; i < E.length; i++) E[i] = E[i]! - deq[i]!;
-        if (w.shape.length === 1) {
-          modules[t]!.set(w.name, { kind: 'delta', delta: E });
-          continue;
-        }
-        const [rows, cols] = w.shape as [number, number];
-        const full = Math.min(rows, cols);
-        // Budget: factor at full rank now; the allocation below truncates once every sigma is known.
-        const want = 'fixed' in rankCfg ? Math.min(rankCfg.fixed, full) : 'energy' in rankCfg ? Math.min(rankCfg.max ?? full, full) : full;
-        const svd = truncatedSvd(E, rows, cols, want, { seed: config.svd.seed });
-        let f: Factor = { rank: svd.rank, A: svd.A, B: svd.B };
-        if ('energy' in rankCfg) f = truncate(f, rows, cols, Math.max(1, rankForEnergy(singularValues(E, rows, cols), rankCfg.energy)));
-        if ('budget' in rankCfg) sigmas[t]!.set(w.name, svd.singularValues);
-        modules[t]!.set(w.name, { kind: 'lowrank', f });
-      }
-      const D = tensorDelta(w.name, theta0, deq);
-      if (w.shape.length === 1) baseDelta.set(w.name, { kind: 'delta', delta: D });
-      else {
-        const [rows, cols] = w.shape as [number, number];
-        const sig = singularValues(D, rows, cols);
-        const total = sig.reduce((s, v) => s + v * v, 0);
-        const r = total > 0 ? Math.min(config.baseDelta.maxRank, Math.max(1, rankForEnergy(sig, config.baseDelta.energy))) : 0;
-        if (r > 0) {
-          const f = truncatedSvd(D, rows, cols, r, { seed: config.svd.seed });
-          baseDelta.set(w.name, { kind: 'lowrank', f: { rank: f.rank, A: f.A, B: f.B } });
-          let kept = 0;
-          for (let k = 0; k < f.rank; k++) kept += f.singularValues[k]! ** 2;
-          deltaErrNum += Math.max(0, total - kept);
-          deltaMaxRank = Math.max(deltaMaxRank, f.rank);
-        }
-        deltaErrDen += total;
-      }
-      sampleRss();
-      bar.tick(1, w.name);
-    }
+        onWeight: (w) => {
+          sampleRss();
+          bar.tick(1, w.name);
+        },
+      },
+    );
     bar.finish();
 
-    // Byte budget: per expert, ranks by greedy marginal energy per byte over all its matrices.
-    const exDtype = config.exclusive.dtype;
-    const bpe = exDtype === 'f16' ? 2 : 4;
-    const fullExpertBytes = weights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * bpe, 0);
-    if ('budget' in rankCfg) {
-      experts.forEach((_, t) => {
-        const twoD = weights.filter((w) => w.shape.length === 2);
-        const oneDBytes = weights.filter((w) => w.shape.length === 1).reduce((s, w) => s + w.shape[0]! * 4, 0);
-        // Singular values at float-rounding level carry no information: never buy them.
-        const sig = (n: string) => {
-          const v = sigmas[t]!.get(n)!;
-          const cut = (v[0] ?? 0) * 1e-6;
-          return v.filter((x) => x > cut);
-        };
-        // The file's header counts against the budget too (names, dtypes, shapes: ~120 bytes a tensor).
-        const headerBytes = 120 * (2 * twoD.length + (weights.length - twoD.length)) + 64;
-        const alloc = allocateRanksByBudget(
-          twoD.map((w) => ({ name: w.name, rows: w.shape[0]!, cols: w.shape[1]!, singularValues: sig(w.name) })),
-          { budgetBytes: Math.max(0, rankCfg.budget * fullExpertBytes - oneDBytes - headerBytes), bytesPerElement: bpe },
-        );
-        for (const w of twoD) {
-          const e = modules[t]!.get(w.name)!;
-          if (e.kind === 'lowrank') modules[t]!.set(w.name, { ...e, f: truncate(e.f, w.shape[0]!, w.shape[1]!, alloc.ranks.get(w.name) ?? 0) });
-        }
-      });
-    }
-
-    // Expert files (f16 or f32 factors; zero-rank matrices are left out: no change).
+    // Expert files, and how well each module approximates its E (report only).
+    const fullBytes = fullExpertBytes(weights, config.exclusive.dtype);
     const reportExperts: PackReport['experts'] = [];
     const expertEntries: Manifest['experts'] = [];
-    for (let t = 0; t < experts.length; t++) {
+    for (const [t, b] of built.experts.entries()) {
       const e = config.experts[t]!;
-      const tensors: TensorInput[] = [];
+      const bytes = encodeSafetensors(b.tensors, b.metadata);
+      await writeFile(join(tmp, 'experts', `${e.id}.safetensors`), bytes);
       let errSum = 0;
       let errN = 0;
-      let maxRank = 0;
       for (const w of weights) {
-        const m = modules[t]!.get(w.name)!;
-        if (m.kind === 'delta') tensors.push({ name: `${w.name}.delta`, dtype: 'F32', shape: w.shape, data: m.delta });
-        else if (m.f.rank > 0) {
-          tensors.push(...factorTensors(w.name, w.shape[0]!, w.shape[1]!, m.f, exDtype === 'f16' ? 'F16' : 'F32'));
-          maxRank = Math.max(maxRank, m.f.rank);
-        }
-        if (m.kind === 'lowrank') {
-          // Relative error of the stored (rounded) factors against the exact E.
-          const theta = await readFinite(experts[t]!, w.name);
-          const E = tensorDelta(w.name, sharedDequant.get(w.name)!, theta);
-          const BA = multiplyFactors({ rows: w.shape[0]!, cols: w.shape[1]!, ...roundTrip(m.f, exDtype) });
-          let num = 0;
-          for (let i = 0; i < E.length; i++) num += (E[i]! - BA[i]!) ** 2;
-          const den = frobenius2(E);
-          errSum += den > 0 ? Math.sqrt(num / den) : 0;
-          errN++;
-        }
+        if (w.shape.length !== 2) continue;
+        const E = tensorDelta(w.name, built.shared.get(w.name)!, await readFinite(experts[t]!, w.name));
+        const m = b.module.get(w.name);
+        const BA = m && m.kind === 'lowrank' ? multiplyFactors(m) : new Float64Array(E.length);
+        let num = 0;
+        for (let i = 0; i < E.length; i++) num += (E[i]! - BA[i]!) ** 2;
+        const den = frobenius2(E);
+        errSum += den > 0 ? Math.sqrt(num / den) : 0;
+        errN++;
       }
-      const bytes = encodeSafetensors(tensors, { format: 'twinmerge-expert', id: e.id });
-      await writeFile(join(tmp, 'experts', `${e.id}.safetensors`), bytes);
       const ex = examples[t]!;
-      reportExperts.push({ id: e.id, bytes: bytes.length, fullExpertBytes, share: bytes.length / fullExpertBytes, meanRelErr: errN ? errSum / errN : 0, maxRank });
+      reportExperts.push({ id: e.id, bytes: bytes.length, fullExpertBytes: fullBytes, share: bytes.length / fullBytes, meanRelErr: errN ? errSum / errN : 0, maxRank: b.maxRank });
       expertEntries.push({
         id: e.id,
         name: e.name ?? ex.name ?? e.id,
         description: e.description ?? ex.description ?? '',
-        rank: maxRank,
-        rankPolicy: 'fixed' in rankCfg ? 'fixed' : 'budget' in rankCfg ? 'budget' : 'energy',
+        rank: b.maxRank,
+        rankPolicy: policy.kind,
         file: `experts/${e.id}.safetensors`,
         bytes: bytes.length,
         examplePrompts: ex.prompts.slice(0, 256),
@@ -295,15 +137,10 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
     writers.length = 0;
 
     // D = shared - base, factored.
-    const dTensors: TensorInput[] = [];
-    for (const w of weights) {
-      const m = baseDelta.get(w.name);
-      if (!m) continue;
-      if (m.kind === 'delta') dTensors.push({ name: `${w.name}.delta`, dtype: 'F32', shape: w.shape, data: m.delta });
-      else dTensors.push(...factorTensors(w.name, w.shape[0]!, w.shape[1]!, m.f, 'F32'));
-    }
-    await writeFile(join(tmp, 'base_delta.safetensors'), encodeSafetensors(dTensors, { format: 'twinmerge-base-delta' }));
-    const baseDeltaReport = { maxRank: deltaMaxRank, relativeError: deltaErrDen > 0 ? Math.sqrt(deltaErrNum / deltaErrDen) : 0 };
+    const bd = built.baseDelta!;
+    await writeFile(join(tmp, 'base_delta.safetensors'), encodeSafetensors(bd.tensors, bd.metadata));
+    const baseDeltaReport = { maxRank: bd.maxRank, relativeError: bd.relativeError };
+    const sharedDequant = built.shared;
 
     // The graph: every weight a graph input, plus the last hidden state for the router.
     const graph = buildDecoderGraph(spec, { weights: 'inputs', hiddenStateOutput: true, logits: 'last' });
@@ -371,5 +208,3 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
   }
 }
 
-export type { WeightInfo };
-export { factorBytes };

@@ -14,7 +14,7 @@ import { routerFeatures } from '../../runtime/routerFeatures.ts';
 import { cpuWeightFeeds } from '../../runtime/weights.ts';
 import { Progress } from '../progress.ts';
 import type { PackConfig } from './config.ts';
-import { readSplit } from './pack.ts';
+import { readSplit } from './data.ts';
 
 export const REPLAY_PER_CLASS = 32;
 

@@ -1,6 +1,7 @@
 // The bundle manifest: the contract between `twinmerge pack` and the app (docs/bundle-format.md).
 // Every manifest that comes from outside is parsed with `parseManifest`; inside we carry `Manifest`.
 import { z } from 'zod';
+import { MERGE_METHOD_NAMES } from '../merge/types.ts';
 
 export const BUNDLE_FORMAT = 'twinmerge-bundle';
 export const BUNDLE_VERSION = 1;
@@ -32,7 +33,7 @@ export const ArchitectureSchema = z
   })
   .passthrough();
 
-export const MergeMethodSchema = z.enum(['task_arithmetic', 'ties', 'dare', 'dare_ties']);
+export const MergeMethodSchema = z.enum(MERGE_METHOD_NAMES);
 
 export const MergeSchema = z
   .object({

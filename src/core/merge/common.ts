@@ -1,7 +1,7 @@
 // Building blocks shared by the merge methods: input checks, magnitude trim, DARE drop, TIES election.
 import { z } from 'zod';
 import { Rng, deriveSeed } from '../tensor/random.ts';
-import { MergeParamsError, type MergeContext } from './types.ts';
+import { MergeParamsError } from './types.ts';
 
 export function parseWith<T>(method: string, schema: z.ZodType<T>, raw: unknown): T {
   const r = schema.safeParse(raw ?? {});
@@ -16,19 +16,6 @@ export const Lambda = z.number().finite().min(0);
 export const Density = z.number().finite().gt(0).max(1);
 export const DropRate = z.number().finite().min(0).lt(1);
 export const Seed = z.number().int().min(0).max(0xffffffff);
-
-/** Checks the deltas: at least one, equal lengths, finite values. Returns the common length. */
-export function checkDeltas(method: string, deltas: readonly Float32Array[], ctx: MergeContext): number {
-  if (deltas.length === 0) throw new MergeParamsError(method, `${ctx.name}: no task vectors to merge`);
-  const n = deltas[0]!.length;
-  deltas.forEach((d, t) => {
-    if (d.length !== n) throw new MergeParamsError(method, `${ctx.name}: task ${t} has ${d.length} elements, task 0 has ${n}`);
-    for (let i = 0; i < n; i++) {
-      if (!Number.isFinite(d[i]!)) throw new MergeParamsError(method, `${ctx.name}: task ${t} has a non-finite value at index ${i}`);
-    }
-  });
-  return n;
-}
 
 /** Number of entries kept by a magnitude trim: floor(density * n), at least 1 when n > 0. */
 export function keepCount(density: number, n: number): number {
@@ -109,57 +96,6 @@ export function dareDrop(x: Float32Array, p: number, seed: number, name: string,
   for (let i = 0; i < x.length; i++) {
     // uniform in [0,1): keep when u < 1-p, i.e. drop with probability p
     if (rng.next() < keep) out[i] = x[i]! * scale;
-  }
-  return out;
-}
-
-/**
- * TIES election and disjoint mean, per parameter j over the (already sparsified) task vectors:
- *   gamma_j = sgn(sum_t x_t[j])            (sign of the total mass; sgn(0) = 0)
- *   out[j]  = lambda * mean{ x_t[j] : sgn(x_t[j]) = gamma_j }   (0 when no task agrees)
- * Zero entries never count as agreeing (they were trimmed/dropped), so the mean is over the tasks
- * that kept this parameter with the elected sign.
- */
-export function electAndDisjointMean(xs: readonly Float32Array[], lambda: number): Float32Array {
-  const n = xs[0]!.length;
-  const out = new Float32Array(n);
-  const T = xs.length;
-  for (let j = 0; j < n; j++) {
-    let total = 0;
-    for (let t = 0; t < T; t++) total += xs[t]![j]!;
-    if (total === 0) continue;
-    let sum = 0;
-    let count = 0;
-    if (total > 0) {
-      for (let t = 0; t < T; t++) {
-        const v = xs[t]![j]!;
-        if (v > 0) {
-          sum += v;
-          count++;
-        }
-      }
-    } else {
-      for (let t = 0; t < T; t++) {
-        const v = xs[t]![j]!;
-        if (v < 0) {
-          sum += v;
-          count++;
-        }
-      }
-    }
-    out[j] = count > 0 ? (lambda * sum) / count : 0;
-  }
-  return out;
-}
-
-/** lambda * sum_t x_t, accumulated in float64. */
-export function scaledSum(xs: readonly Float32Array[], lambda: number): Float32Array {
-  const n = xs[0]!.length;
-  const out = new Float32Array(n);
-  for (let j = 0; j < n; j++) {
-    let s = 0;
-    for (let t = 0; t < xs.length; t++) s += xs[t]![j]!;
-    out[j] = lambda * s;
   }
   return out;
 }

@@ -1,7 +1,7 @@
 // DARE (Yu et al., 2024, "Language Models are Super Mario"): per task drop each entry with
 // probability p and rescale the survivors by 1/(1-p); then lambda * sum (as Task Arithmetic).
 import { z } from 'zod';
-import { DropRate, Lambda, Seed, checkDeltas, dareDrop, parseWith, scaledSum } from './common.ts';
+import { DropRate, Lambda, Seed, dareDrop, parseWith } from './common.ts';
 import type { BaseMergeParams, MergeMethod } from './types.ts';
 
 export interface DareParams extends BaseMergeParams {
@@ -18,11 +18,6 @@ export const dare: MergeMethod<DareParams> = {
   name: 'dare',
   summary: 'drop entries with probability dropRate, rescale by 1/(1-dropRate) (seeded), then lambda * sum',
   parseParams: (raw) => parseWith('dare', DareSchema, raw),
-  merge(deltas, params, ctx) {
-    checkDeltas('dare', deltas, ctx);
-    const dropped = deltas.map((d, t) => dareDrop(d, params.dropRate, params.seed, ctx.name, t));
-    return scaledSum(dropped, params.lambda);
-  },
   sparsify: (tau, t, params, ctx) => dareDrop(tau, params.dropRate, params.seed, ctx.name, t),
   combine: 'sum',
   manifestParams: (p) => ({ dropRate: p.dropRate, seed: p.seed }),

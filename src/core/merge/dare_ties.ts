@@ -1,7 +1,7 @@
 // DARE-TIES: DARE's random drop + rescale instead of TIES's magnitude trim, then TIES's sign
 // election by total mass and disjoint mean, times lambda.
 import { z } from 'zod';
-import { DropRate, Lambda, Seed, checkDeltas, dareDrop, electAndDisjointMean, parseWith } from './common.ts';
+import { DropRate, Lambda, Seed, dareDrop, parseWith } from './common.ts';
 import type { BaseMergeParams, MergeMethod } from './types.ts';
 
 export interface DareTiesParams extends BaseMergeParams {
@@ -15,11 +15,6 @@ export const dareTies: MergeMethod<DareTiesParams> = {
   name: 'dare_ties',
   summary: 'DARE drop + rescale (seeded), then TIES sign election and disjoint mean, times lambda',
   parseParams: (raw) => parseWith('dare_ties', Schema, raw),
-  merge(deltas, params, ctx) {
-    checkDeltas('dare_ties', deltas, ctx);
-    const dropped = deltas.map((d, t) => dareDrop(d, params.dropRate, params.seed, ctx.name, t));
-    return electAndDisjointMean(dropped, params.lambda);
-  },
   sparsify: (tau, t, params, ctx) => dareDrop(tau, params.dropRate, params.seed, ctx.name, t),
   combine: 'elect',
   manifestParams: (p) => ({ dropRate: p.dropRate, seed: p.seed }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMerger, dare, dareTies, getMergeMethod, MERGE_METHOD_NAMES, taskArithmetic, ties, trimTopK, quickselect } from './index.ts';
+import { createMerger, dare, dareTies, getMergeMethod, MERGE_METHOD_NAMES, mergeWith, taskArithmetic, ties, trimTopK, quickselect } from './index.ts';
 import { Rng } from '../tensor/random.ts';
 
 const f = (...v: number[]) => new Float32Array(v);
@@ -33,11 +33,11 @@ describe('registry', () => {
 
 describe('task_arithmetic', () => {
   it('lambda * sum', () => {
-    const out = taskArithmetic.merge([f(1, -2, 0), f(3, 2, 0)], { lambda: 0.5 }, ctx);
+    const out = mergeWith(taskArithmetic, [f(1, -2, 0), f(3, 2, 0)], { lambda: 0.5 }, ctx);
     expect(arr(out)).toEqual([2, 0, 0]);
   });
   it('lambda 0 gives no shared part', () => {
-    expect(arr(taskArithmetic.merge([f(1, 2)], { lambda: 0 }, ctx))).toEqual([0, 0]);
+    expect(arr(mergeWith(taskArithmetic, [f(1, 2)], { lambda: 0 }, ctx))).toEqual([0, 0]);
   });
 });
 
@@ -73,7 +73,7 @@ describe('ties', () => {
     // param1: -4,+1,+1 -> total -2 -> only -4 agrees -> -4
     // param2: 0,0,+2 -> total 2 -> mean over agreeing (only the nonzero) = 2
     // param3: +1,-1,0 -> total 0 -> sgn 0 -> 0 (no task agrees)
-    const out = ties.merge([f(3, -4, 0, 1), f(-1, 1, 0, -1), f(1, 1, 2, 0)], { lambda: 1, density: 1 }, ctx);
+    const out = mergeWith(ties, [f(3, -4, 0, 1), f(-1, 1, 0, -1), f(1, 1, 2, 0)], { lambda: 1, density: 1 }, ctx);
     expect(arr(out)).toEqual([2, -4, 2, 0]);
   });
   it('trim then elect: hand-computed with density 0.5', () => {
@@ -81,14 +81,14 @@ describe('ties', () => {
     // task B: [-2, 2, 1, -1]   -> top2 (ties at |2|: idx0, idx1): [-2, 2, 0, 0]
     // task C: [1, 0, -5, 2]    -> top2: [0, 0, -5, 2]
     // p0: 4-2 = 2 >0 -> mean(4) = 4 ; p1: 2 -> 2 ; p2: -5 -> -5 ; p3: -3+2=-1 -> -3
-    const out = ties.merge([f(4, -1, 0.5, -3), f(-2, 2, 1, -1), f(1, 0, -5, 2)], { lambda: 0.5, density: 0.5 }, ctx);
+    const out = mergeWith(ties, [f(4, -1, 0.5, -3), f(-2, 2, 1, -1), f(1, 0, -5, 2)], { lambda: 0.5, density: 0.5 }, ctx);
     expect(arr(out)).toEqual([2, 1, -2.5, -1.5]);
   });
   it('density 1 equals plain disjoint mean (random check against a direct formula)', () => {
     const rng = new Rng(11);
     const T = 4, n = 200;
     const ds = Array.from({ length: T }, () => Float32Array.from({ length: n }, () => (rng.int(3) === 0 ? 0 : rng.normal())));
-    const out = ties.merge(ds, { lambda: 1, density: 1 }, ctx);
+    const out = mergeWith(ties, ds, { lambda: 1, density: 1 }, ctx);
     for (let j = 0; j < n; j++) {
       const v = ds.map((d) => d[j]!);
       const s = Math.sign(v.reduce((a, b) => a + b, 0));
@@ -98,14 +98,14 @@ describe('ties', () => {
     }
   });
   it('all-zero entries stay zero; single task with density 1 is the identity times lambda', () => {
-    expect(arr(ties.merge([f(0, 0), f(0, 0)], { lambda: 1, density: 0.5 }, ctx))).toEqual([0, 0]);
-    expect(arr(ties.merge([f(1, -2, 3)], { lambda: 2, density: 1 }, ctx))).toEqual([2, -4, 6]);
+    expect(arr(mergeWith(ties, [f(0, 0), f(0, 0)], { lambda: 1, density: 0.5 }, ctx))).toEqual([0, 0]);
+    expect(arr(mergeWith(ties, [f(1, -2, 3)], { lambda: 2, density: 1 }, ctx))).toEqual([2, -4, 6]);
   });
   it('is odd: merge(-tau) = -merge(tau)', () => {
     const rng = new Rng(5);
     const ds = Array.from({ length: 3 }, () => Float32Array.from({ length: 50 }, () => rng.normal()));
-    const a = ties.merge(ds, { lambda: 1, density: 0.3 }, ctx);
-    const b = ties.merge(ds.map((d) => d.map((x) => -x)), { lambda: 1, density: 0.3 }, ctx);
+    const a = mergeWith(ties, ds, { lambda: 1, density: 0.3 }, ctx);
+    const b = mergeWith(ties, ds.map((d) => d.map((x) => -x)), { lambda: 1, density: 0.3 }, ctx);
     for (let j = 0; j < 50; j++) expect(b[j]! + a[j]!).toBe(0);
   });
 });
@@ -113,18 +113,18 @@ describe('ties', () => {
 describe('dare', () => {
   const ds = [Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i) + 0.5), Float32Array.from({ length: 1000 }, (_, i) => Math.cos(i))];
   it('dropRate 0 is task arithmetic', () => {
-    expect(arr(dare.merge(ds, { lambda: 0.3, dropRate: 0, seed: 1 }, ctx))).toEqual(arr(taskArithmetic.merge(ds, { lambda: 0.3 }, ctx)));
+    expect(arr(mergeWith(dare, ds, { lambda: 0.3, dropRate: 0, seed: 1 }, ctx))).toEqual(arr(mergeWith(taskArithmetic, ds, { lambda: 0.3 }, ctx)));
   });
   it('deterministic by seed and tensor name; different seeds differ', () => {
     const p = { lambda: 1, dropRate: 0.5, seed: 42 };
-    const a = dare.merge(ds, p, ctx);
-    expect(arr(dare.merge(ds, p, ctx))).toEqual(arr(a));
-    expect(arr(dare.merge(ds, { ...p, seed: 43 }, ctx))).not.toEqual(arr(a));
-    expect(arr(dare.merge(ds, p, { name: 'other.weight' }))).not.toEqual(arr(a));
+    const a = mergeWith(dare, ds, p, ctx);
+    expect(arr(mergeWith(dare, ds, p, ctx))).toEqual(arr(a));
+    expect(arr(mergeWith(dare, ds, { ...p, seed: 43 }, ctx))).not.toEqual(arr(a));
+    expect(arr(mergeWith(dare, ds, p, { name: 'other.weight' }))).not.toEqual(arr(a));
   });
   it('drops about p of the entries and rescales survivors by 1/(1-p)', () => {
     const x = new Float32Array(20000).fill(1);
-    const out = dare.merge([x], { lambda: 1, dropRate: 0.75, seed: 3 }, ctx);
+    const out = mergeWith(dare, [x], { lambda: 1, dropRate: 0.75, seed: 3 }, ctx);
     let kept = 0;
     for (const v of out) {
       if (v !== 0) {
@@ -137,11 +137,11 @@ describe('dare', () => {
   });
   it('expectation: the mean over many seeds approaches the undropped sum', () => {
     const small = [f(1, -2, 0.5, 3), f(0.5, 1, -1, 0)];
-    const want = taskArithmetic.merge(small, { lambda: 1 }, ctx);
+    const want = mergeWith(taskArithmetic, small, { lambda: 1 }, ctx);
     const acc = new Float64Array(4);
     const S = 4000;
     for (let s = 0; s < S; s++) {
-      const o = dare.merge(small, { lambda: 1, dropRate: 0.5, seed: s }, ctx);
+      const o = mergeWith(dare, small, { lambda: 1, dropRate: 0.5, seed: s }, ctx);
       for (let j = 0; j < 4; j++) acc[j]! += o[j]! / S;
     }
     for (let j = 0; j < 4; j++) expect(Math.abs(acc[j]! - want[j]!)).toBeLessThan(0.1);
@@ -151,14 +151,14 @@ describe('dare', () => {
 describe('dare_ties', () => {
   it('dropRate 0 equals TIES with density 1 (plain disjoint mean)', () => {
     const ds = [f(3, -4, 0, 1), f(-1, 1, 0, -1), f(1, 1, 2, 0)];
-    expect(arr(dareTies.merge(ds, { lambda: 1, dropRate: 0, seed: 0 }, ctx))).toEqual([2, -4, 2, 0]);
+    expect(arr(mergeWith(dareTies, ds, { lambda: 1, dropRate: 0, seed: 0 }, ctx))).toEqual([2, -4, 2, 0]);
   });
   it('applies the same drop as DARE, then elects signs', () => {
     const ds = [f(1, 1, 1, 1, 1, 1, 1, 1), f(-1, -1, -1, -1, -1, -1, -1, -1)];
     const p = { lambda: 1, dropRate: 0.5, seed: 9 };
-    const dropped = dare.merge([ds[0]!], p, ctx); // task 0's drop pattern (same stream: seed, name, task 0)
-    const droppedB = dare.merge([new Float32Array(8), ds[1]!], p, ctx); // task 1's pattern
-    const out = dareTies.merge(ds, p, ctx);
+    const dropped = mergeWith(dare, [ds[0]!], p, ctx); // task 0's drop pattern (same stream: seed, name, task 0)
+    const droppedB = mergeWith(dare, [new Float32Array(8), ds[1]!], p, ctx); // task 1's pattern
+    const out = mergeWith(dareTies, ds, p, ctx);
     for (let j = 0; j < 8; j++) {
       const a = dropped[j]!, b = droppedB[j]!;
       const total = a + b;

@@ -1,10 +1,10 @@
 // The registry of merge methods (one file each, the way mergekit keeps merge_methods/).
 import { dare } from './dare.ts';
-import { streamMerge } from './stream.ts';
+import { mergeWith, streamMerge } from './combine.ts';
 import { dareTies } from './dare_ties.ts';
 import { taskArithmetic } from './task_arithmetic.ts';
 import { ties } from './ties.ts';
-import { MergeParamsError, type BaseMergeParams, type MergeContext, type MergeMethod, type MergeMethodName } from './types.ts';
+import { MERGE_METHOD_NAMES, MergeParamsError, type BaseMergeParams, type MergeContext, type MergeMethod, type MergeMethodName } from './types.ts';
 
 const METHODS: { readonly [K in MergeMethodName]: MergeMethod<BaseMergeParams> } = {
   task_arithmetic: taskArithmetic,
@@ -13,10 +13,8 @@ const METHODS: { readonly [K in MergeMethodName]: MergeMethod<BaseMergeParams> }
   dare_ties: dareTies,
 };
 
-export const MERGE_METHOD_NAMES: readonly MergeMethodName[] = Object.keys(METHODS) as MergeMethodName[];
-
 export function isMergeMethodName(name: string): name is MergeMethodName {
-  return Object.prototype.hasOwnProperty.call(METHODS, name);
+  return (MERGE_METHOD_NAMES as readonly string[]).includes(name);
 }
 
 /** The method registered under `name`; an unknown name throws, listing the known ones. */
@@ -38,6 +36,8 @@ export interface Merger {
   mergeStreamed(tasks: number, readTau: (task: number) => Promise<Float32Array>, ctx: MergeContext): Promise<Float32Array>;
 }
 
+export { MERGE_METHOD_NAMES };
+
 export function createMerger(name: string, rawParams: unknown = {}): Merger {
   const m = getMergeMethod(name);
   const params = m.parseParams(rawParams) as BaseMergeParams & Record<string, unknown>;
@@ -45,7 +45,7 @@ export function createMerger(name: string, rawParams: unknown = {}): Merger {
     method: m.name,
     params,
     manifest: { method: m.name, lambda: params.lambda, params: m.manifestParams(params) },
-    merge: (deltas, ctx) => m.merge(deltas, params, ctx),
+    merge: (deltas, ctx) => mergeWith(m, deltas, params, ctx),
     mergeStreamed: (tasks, readTau, ctx) => streamMerge(m, params, ctx, tasks, readTau),
   };
 }

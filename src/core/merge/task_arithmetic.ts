@@ -1,6 +1,6 @@
 // Task Arithmetic (Ilharco et al., 2023): merged = lambda * sum_t tau_t.
 import { z } from 'zod';
-import { Lambda, checkDeltas, parseWith, scaledSum } from './common.ts';
+import { Lambda, parseWith } from './common.ts';
 import type { BaseMergeParams, MergeMethod } from './types.ts';
 
 export interface TaskArithmeticParams extends BaseMergeParams {}
@@ -11,10 +11,6 @@ export const taskArithmetic: MergeMethod<TaskArithmeticParams> = {
   name: 'task_arithmetic',
   summary: 'lambda * sum of task vectors (lambda default 0.3, as in the Twin-Merging paper)',
   parseParams: (raw) => parseWith('task_arithmetic', Schema, raw),
-  merge(deltas, params, ctx) {
-    checkDeltas('task_arithmetic', deltas, ctx);
-    return scaledSum(deltas, params.lambda);
-  },
   sparsify: (tau) => tau,
   combine: 'sum',
   manifestParams: () => ({}),

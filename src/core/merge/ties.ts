@@ -1,7 +1,7 @@
 // TIES-Merging (Yadav et al., 2023): per task trim to the top-k% magnitudes (density), elect a sign
 // per parameter by total mass, disjoint mean over the tasks agreeing with it, times lambda.
 import { z } from 'zod';
-import { Density, Lambda, checkDeltas, electAndDisjointMean, keepCount, parseWith, trimTopK } from './common.ts';
+import { Density, Lambda, keepCount, parseWith, trimTopK } from './common.ts';
 import type { BaseMergeParams, MergeMethod } from './types.ts';
 
 export interface TiesParams extends BaseMergeParams {
@@ -15,12 +15,6 @@ export const ties: MergeMethod<TiesParams> = {
   name: 'ties',
   summary: 'trim each task vector to its top-density magnitudes, elect sign by total mass, disjoint mean, times lambda',
   parseParams: (raw) => parseWith('ties', Schema, raw),
-  merge(deltas, params, ctx) {
-    const n = checkDeltas('ties', deltas, ctx);
-    const k = keepCount(params.density, n);
-    const trimmed = deltas.map((d) => trimTopK(d, k));
-    return electAndDisjointMean(trimmed, params.lambda);
-  },
   sparsify: (tau, _t, params) => trimTopK(tau, keepCount(params.density, tau.length)),
   combine: 'elect',
   manifestParams: (p) => ({ density: p.density }),

@@ -7,7 +7,9 @@ export interface MergeContext {
   readonly shape?: readonly number[];
 }
 
-export type MergeMethodName = 'task_arithmetic' | 'ties' | 'dare' | 'dare_ties';
+/** The one list of merge method names (the registry, pack.yaml and the bundle manifest use it). */
+export const MERGE_METHOD_NAMES = ['task_arithmetic', 'ties', 'dare', 'dare_ties'] as const;
+export type MergeMethodName = (typeof MERGE_METHOD_NAMES)[number];
 
 /** Parameters common to all methods: the scale of the merged task vector (0 = no shared part). */
 export interface BaseMergeParams {
@@ -21,15 +23,11 @@ export interface MergeMethod<P extends BaseMergeParams = BaseMergeParams> {
   /** Validates raw parameters (from pack.yaml), fills defaults; throws MergeParamsError. */
   parseParams(raw: unknown): P;
   /**
-   * merged = f(tau_1..tau_T) for one tensor (all deltas the same length). The result is the delta
-   * to ADD to the base: theta_shared = theta_0 + merged. Inputs are not modified.
-   */
-  merge(deltas: readonly Float32Array[], params: P, ctx: MergeContext): Float32Array;
-  /**
    * The same merge in two steps, so a packer can stream experts one at a time instead of holding all
    * T task vectors: `sparsify` each task vector on its own (identity, magnitude trim, or DARE drop),
    * then `combine` them: 'sum' = lambda * sum, 'elect' = TIES sign election + disjoint mean.
-   * `merge` must equal combine(sparsify(tau_t) for t), bit for bit (see streamMerge).
+   * The merged delta (theta_shared = theta_0 + merged) is always combine(sparsify(tau_t) for t):
+   * see combine.ts; no method writes its own merge.
    */
   sparsify(tau: Float32Array, task: number, params: P, ctx: MergeContext): Float32Array;
   readonly combine: 'sum' | 'elect';

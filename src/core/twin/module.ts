@@ -1,8 +1,8 @@
-// Exclusive modules (Twin-Merging step 2): per expert and weight, E = theta_t - theta_shared;
-// 2-D weights are stored as a truncated SVD, factored (B = U sqrt(S), A = sqrt(S) V^T);
-// 1-D weights (norm gains, biases) as their exact delta.
+// The one expert-module type (Twin-Merging step 2): per expert and weight, E = theta_t - theta_shared;
+// 2-D weights as a truncated SVD, factored (B = U sqrt(S), A = sqrt(S) V^T), 1-D weights (norm
+// gains) as their exact delta. Checkpoint orientation ([out, in]); composers change layout themselves.
+// pack writes it, eval scores it, the app's session composes it (src/core/twin/build.ts, bundle.ts).
 // Tensor names in an expert file: "<W>.A" [r, in], "<W>.B" [out, r], "<W>.delta" (docs/bundle-format.md).
-import { frobenius2, truncatedSvd, type SvdOptions } from '../linalg/svd.ts';
 import { numel, shapeString, type F32Tensor } from '../tensor/tensor.ts';
 
 export interface LowRankEntry {
@@ -51,63 +51,6 @@ export function tensorDelta(name: string, shared: Float32Array, expert: Float32A
   return out;
 }
 
-export interface FactorResult {
-  readonly entry: LowRankEntry;
-  /** ||E - B A||_F / ||E||_F (0 for a zero delta), from the kept singular values. */
-  readonly relativeError: number;
-  /** The kept singular values. */
-  readonly singularValues: Float64Array;
-}
-
-/** Factors a 2-D delta E [rows, cols] at `rank` (clamped to min(rows, cols)). */
-export function factorDelta(name: string, shape: readonly number[], delta: Float32Array | Float64Array, rank: number, svd: SvdOptions = {}): FactorResult {
-  if (shape.length !== 2) throw new ExclusiveModuleError(name, `factorDelta needs a 2-D tensor, got ${shapeString(shape)}`);
-  const [rows, cols] = shape as [number, number];
-  if (delta.length !== rows * cols) throw new ExclusiveModuleError(name, `${delta.length} elements is not ${shapeString(shape)}`);
-  const f = truncatedSvd(delta, rows, cols, rank, svd);
-  const total = frobenius2(delta);
-  let kept = 0;
-  for (const s of f.singularValues) kept += s * s;
-  const relativeError = total > 0 ? Math.sqrt(Math.max(0, 1 - kept / total)) : 0;
-  return {
-    entry: { kind: 'lowrank', name, rows, cols, rank: f.rank, A: f.A, B: f.B },
-    relativeError,
-    singularValues: f.singularValues,
-  };
-}
-
-/**
- * One entry of an exclusive module from the shared and the expert's weight: 2-D -> low rank at
- * `rank`, 1-D -> exact delta. Other ranks are refused.
- */
-export function buildExclusiveEntry(
-  name: string,
-  shape: readonly number[],
-  shared: Float32Array,
-  expert: Float32Array,
-  rank: number,
-  svd: SvdOptions = {},
-): ExclusiveEntry {
-  if (numel(shape) !== shared.length) throw new ExclusiveModuleError(name, `shared has ${shared.length} elements, shape ${shapeString(shape)}`);
-  const delta = tensorDelta(name, shared, expert);
-  if (shape.length === 1) return { kind: 'delta', name, shape: [...shape], delta };
-  if (shape.length === 2) return factorDelta(name, shape, delta, rank, svd).entry;
-  throw new ExclusiveModuleError(name, `only 1-D and 2-D weights can be experts' modules, got ${shapeString(shape)}`);
-}
-
-export interface NamedTensor extends F32Tensor {
-  readonly name: string;
-}
-
-/** The tensors an entry is stored as: W.A [r, in] and W.B [out, r], or W.delta. */
-export function entryTensors(e: ExclusiveEntry): NamedTensor[] {
-  if (e.kind === 'delta') return [{ name: `${e.name}.delta`, shape: [...e.shape], data: e.delta }];
-  return [
-    { name: `${e.name}.A`, shape: [e.rank, e.cols], data: e.A },
-    { name: `${e.name}.B`, shape: [e.rows, e.rank], data: e.B },
-  ];
-}
-
 /**
  * Reads an exclusive module back from its tensors (name -> F32Tensor): pairs W.A with W.B, takes
  * W.delta as is. Missing halves, rank or shape mismatches and unknown suffixes are errors.
@@ -152,9 +95,4 @@ export function moduleFromTensors(
     seen.add(name + '|B');
   }
   return out;
-}
-
-/** Bytes of an entry's values at `bytesPerElement`. */
-export function entryElements(e: ExclusiveEntry): number {
-  return e.kind === 'delta' ? e.delta.length : e.A.length + e.B.length;
 }

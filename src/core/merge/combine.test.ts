@@ -1,5 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { createMerger, MERGE_METHOD_NAMES } from './index.ts';
+import { createMerger, getMergeMethod, MERGE_METHOD_NAMES, type MergeContext } from './index.ts';
+
+/** An independent, naive combination (float64, one parameter at a time) to check combine.ts against. */
+function naive(name: string, params: Record<string, unknown> & { lambda: number }, deltas: Float32Array[], ctx: MergeContext): Float32Array {
+  const m = getMergeMethod(name);
+  const xs = deltas.map((d, t) => m.sparsify(d, t, params, ctx));
+  return Float32Array.from(xs[0]!, (_, j) => {
+    const vals = xs.map((x) => x[j]!);
+    const total = vals.reduce((a, b) => a + b, 0);
+    if (m.combine === 'sum') return params.lambda * total;
+    const agree = vals.filter((v) => (total > 0 && v > 0) || (total < 0 && v < 0));
+    return agree.length ? (params.lambda * agree.reduce((a, b) => a + b, 0)) / agree.length : 0;
+  });
+}
 
 function randomDeltas(T: number, n: number, seed: number): Float32Array[] {
   let s = seed;
@@ -17,6 +30,7 @@ describe('streamed merge', () => {
         const reads: number[] = [];
         const streamed = await m.mergeStreamed(T, async (t) => (reads.push(t), deltas[t]!.slice()), ctx);
         expect(Array.from(streamed)).toEqual(Array.from(m.merge(deltas, ctx)));
+        expect(Array.from(streamed)).toEqual(Array.from(naive(name, m.params, deltas, ctx)));
         // Sums read each expert once; TIES's election reads each twice.
         expect(reads.length).toBe(name.endsWith('ties') ? 2 * T : T);
       }
