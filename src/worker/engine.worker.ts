@@ -4,7 +4,7 @@
 // messages of protocol.ts.
 import { probeBackend } from '../runtime/backendProbe.ts';
 import { TwinSession, type SessionExpert } from '../runtime/twin/session.ts';
-import type { BackendPreference, ExpertInfo, WorkerError, WorkerRequest, WorkerRequestBody, WorkerResponse } from './protocol.ts';
+import type { BackendPreference, ExpertInfo, RouterParameters, WorkerError, WorkerRequest, WorkerRequestBody, WorkerResponse } from './protocol.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
@@ -45,6 +45,28 @@ function expertInfo(e: SessionExpert): ExpertInfo {
     enabled: e.enabled,
     examplePrompts: e.examplePrompts,
     hasFullWeights: e.fullWeightsFile !== undefined,
+  };
+}
+
+/** Every router parameter as plain numbers, and the SHA-256 of all their bytes (diagnostics). */
+async function routerParameters(m: ReturnType<TwinSession['routerModel']>): Promise<RouterParameters> {
+  const arrays = [m.mean, m.std, ...m.layers.flatMap((l) => [l.W, l.b])];
+  const all = new Uint8Array(arrays.reduce((s, a) => s + a.byteLength, 0));
+  let at = 0;
+  for (const a of arrays) {
+    all.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
+    at += a.byteLength;
+  }
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', all));
+  return {
+    inputSize: m.inputSize,
+    hidden: [...m.hidden],
+    numClasses: m.numClasses,
+    activation: m.activation,
+    sha256: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join(''),
+    mean: Array.from(m.mean),
+    std: Array.from(m.std),
+    layers: m.layers.map((l) => ({ W: Array.from(l.W), b: Array.from(l.b) })),
   };
 }
 
@@ -142,6 +164,8 @@ async function handle(req: WorkerRequest): Promise<void> {
     }
     case 'memory':
       return reply({ id: req.id, type: 'memory-report', memory: need().memory() });
+    case 'router-parameters':
+      return reply({ id: req.id, type: 'router-snapshot', router: await routerParameters(need().routerModel()) });
     case 'simulate-device-loss': {
       const device = need().gpuDevice;
       if (!device) throw Object.assign(new Error('There is no GPU device to lose: the engine runs on WASM.'), { code: 'NO_DEVICE' });

@@ -111,6 +111,22 @@ export interface InspectedExpert {
   tensors: number;
 }
 
+/**
+ * The router as the worker holds it now (diagnostics): every parameter as plain numbers (exact: each
+ * float32 converts to a double without loss) and the SHA-256 of all their bytes.
+ */
+export interface RouterParameters {
+  inputSize: number;
+  hidden: number[];
+  numClasses: number;
+  activation: string;
+  /** SHA-256 (hex) of the float32 little-endian bytes of mean, std, then each layer's W and b, in that order. */
+  sha256: string;
+  mean: number[];
+  std: number[];
+  layers: { W: number[]; b: number[] }[];
+}
+
 export type WorkerRequestBody =
   | { type: 'probe'; preference: BackendPreference }
   | { type: 'load'; url: string; preference: BackendPreference }
@@ -122,6 +138,8 @@ export type WorkerRequestBody =
   | { type: 'remove-expert'; expertId: string }
   | { type: 'set-expert-enabled'; expertId: string; enabled: boolean }
   | { type: 'memory' }
+  /** Diagnostics: the router's parameters (checks that removing an expert restores it exactly). */
+  | { type: 'router-parameters' }
   /** Diagnostics: destroy the GPU device as if it were lost, to exercise recovery. */
   | { type: 'simulate-device-loss' };
 
@@ -161,6 +179,7 @@ export interface FinalFor {
   'remove-expert': { type: 'experts'; experts: ExpertInfo[]; trainMs: number };
   'set-expert-enabled': { type: 'experts'; experts: ExpertInfo[]; trainMs: number };
   memory: { type: 'memory-report'; memory: MemoryReport };
+  'router-parameters': { type: 'router-snapshot'; router: RouterParameters };
   'simulate-device-loss': { type: 'ok' };
 }
 
@@ -171,4 +190,4 @@ export type WorkerNotice = { id: 0; type: 'notice'; level: 'info' | 'warning'; m
 
 export type WorkerResponse = WorkerEvent | WorkerFinal | WorkerNotice;
 
-export const FINAL_TYPES = new Set(['inspected', 'probe-result', 'loaded', 'generated', 'ok', 'routing', 'experts', 'memory-report', 'error']);
+export const FINAL_TYPES = new Set<WorkerFinal['type']>(['inspected', 'probe-result', 'loaded', 'generated', 'ok', 'routing', 'experts', 'memory-report', 'router-snapshot', 'error']);
