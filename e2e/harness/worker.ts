@@ -1,46 +1,50 @@
-// Runs in Chromium: the UI side of the worker protocol (EngineClient), without React.
+// Runs in Chromium: the UI side of the worker protocol (the EngineClient facade), without React.
 import { EngineClient } from '../../src/ui/engineClient.ts';
-import { DEFAULT_SETTINGS, type WorkerEvent } from '../../src/worker/protocol.ts';
+import { DEFAULT_SETTINGS } from '../../src/worker/protocol.ts';
 
 const client = EngineClient.create();
 const settings = { ...DEFAULT_SETTINGS, maxNewTokens: 2 };
 
 const api = {
   async notLoaded() {
-    return client.request({ type: 'memory' }).then(
+    return client.memory().then(
       () => 'no error',
       (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`,
     );
   },
   async load(url: string) {
     const stages: string[] = [];
-    const r = await client.request({ type: 'load', url, preference: 'auto' }, (e: WorkerEvent) => {
-      if (e.type === 'load-progress' && stages.at(-1) !== e.progress.stage) stages.push(e.progress.stage);
+    const bundle = await client.load(url, 'auto', (p) => {
+      if (stages.at(-1) !== p.stage) stages.push(p.stage);
     });
-    return { stages, experts: r.bundle.experts.map((x) => x.id), backend: r.bundle.backend.kind };
+    return { stages, experts: bundle.experts.map((x) => x.id), backend: bundle.backend.kind };
   },
   async route(text: string) {
-    return (await client.request({ type: 'route', text, settings })).routing;
+    return (await client.route(text, settings)).routing;
   },
   async setEnabled(expertId: string, enabled: boolean) {
-    return (await client.request({ type: 'set-expert-enabled', expertId, enabled })).experts.map((e) => [e.id, e.enabled]);
+    return (await client.experts.setEnabled(expertId, enabled)).experts.map((e) => [e.id, e.enabled]);
   },
   /** n route+compose+generate cycles over alternating prompts; memory after the first and the last. */
   async cycles(prompts: string[], n: number) {
     const reports = [];
     for (let i = 0; i < n; i++) {
-      const r = await client.request({ type: 'generate', history: [{ role: 'user', content: prompts[i % prompts.length]! }], settings, variant: { kind: 'twin' } });
-      if (i === 0 || i === n - 1) reports.push({ cycle: i, memory: (await client.request({ type: 'memory' })).memory, routing: r.result.routing, timings: r.result.timings });
+      const r = await client.answer([{ role: 'user', content: prompts[i % prompts.length]! }], settings, { kind: 'twin' });
+      if (i === 0 || i === n - 1) reports.push({ cycle: i, memory: await client.memory(), routing: r.routing, timings: r.timings });
     }
     return reports;
   },
+  /** Aborts a generation after its second token: the stream still ends with the (aborted) result. */
   async cancelMidway(prompt: string) {
     let tokens = 0;
-    const req = client.send({ type: 'generate', history: [{ role: 'user', content: prompt }], settings: { ...settings, maxNewTokens: 200 }, variant: { kind: 'static' } }, (e) => {
-      if (e.type === 'token' && ++tokens === 2) void client.request({ type: 'cancel', target: req.id });
+    const stop = new AbortController();
+    const r = await client.answer([{ role: 'user', content: prompt }], { ...settings, maxNewTokens: 200 }, { kind: 'static' }, {
+      signal: stop.signal,
+      onEvent: (e) => {
+        if (e.type === 'token' && ++tokens === 2) stop.abort();
+      },
     });
-    const r = await req.done;
-    return { finishReason: r.result.finishReason, tokens };
+    return { finishReason: r.finishReason, tokens };
   },
   /** Loses the GPU device on purpose and waits for the worker to say it restarted; then answers again. */
   async deviceLoss(prompt: string) {
@@ -51,14 +55,14 @@ const api = {
         if (/restarted/.test(n.message)) resolve();
       };
     });
-    const before = (await client.request({ type: 'generate', history: [{ role: 'user', content: prompt }], settings: { ...settings, maxNewTokens: 8 }, variant: { kind: 'twin' } })).result.text;
-    await client.request({ type: 'simulate-device-loss' });
+    const before = (await client.answer([{ role: 'user', content: prompt }], { ...settings, maxNewTokens: 8 }, { kind: 'twin' })).text;
+    await client.diagnostics.simulateDeviceLoss();
     await restarted;
-    const after = (await client.request({ type: 'generate', history: [{ role: 'user', content: prompt }], settings: { ...settings, maxNewTokens: 8 }, variant: { kind: 'twin' } })).result.text;
+    const after = (await client.answer([{ role: 'user', content: prompt }], { ...settings, maxNewTokens: 8 }, { kind: 'twin' })).text;
     return { before, after, notices };
   },
   async inspectGarbage() {
-    return client.request({ type: 'inspect-expert', files: [{ name: 'x.safetensors', bytes: new Uint8Array([1, 2, 3]) }] }).then(
+    return client.inspect([{ name: 'x.safetensors', bytes: new Uint8Array([1, 2, 3]) }]).then(
       () => 'no error',
       (e: { code?: string; file?: string; message?: string }) => ({ code: e.code, file: e.file, message: e.message }),
     );

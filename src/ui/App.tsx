@@ -36,7 +36,7 @@ export function App() {
     void storage.saveSettings(s);
   };
   const ready = engine.state.phase === 'ready' && convs.ready;
-  const memory = engine.state.phase === 'ready' ? engine.state.bundle.memory : null;
+  const memory = engine.state.phase === 'ready' ? engine.memory : null;
 
   return (
     <div className="app">
@@ -70,9 +70,9 @@ export function App() {
           {engine.state.phase !== 'ready' && <LoadingScreen progress={engine.state.phase === 'loading' ? engine.state.progress : null} {...(engine.state.phase === 'failed' ? { failed: engine.state.message } : {})} />}
           <SettingsPanel settings={settings} onChange={changeSettings} />
           {tab === 'chat' ? (
-            <ChatPanel conversation={convs.active} experts={engine.experts} settings={settings} client={engine.client} ready={ready} appendMessage={convs.appendMessage} patchMessage={convs.patchMessage} />
+            <ChatPanel conversation={convs.active} experts={engine.experts} settings={settings} client={engine.client} ready={ready} appendMessage={convs.appendMessage} patchMessage={convs.patchMessage} onAnswered={engine.refreshMemory} />
           ) : (
-            <CompareView client={engine.client} experts={engine.experts} settings={settings} ready={ready} />
+            <CompareView client={engine.client} experts={engine.experts} settings={settings} ready={ready} onAnswered={engine.refreshMemory} />
           )}
         </div>
         <ExpertsPanel experts={engine.experts} ready={ready} client={engine.client} onAdd={engine.addExpert} onRemove={engine.removeExpert} onToggle={engine.setEnabled} />

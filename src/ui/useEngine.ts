@@ -1,7 +1,9 @@
 // Owns the engine worker for the page: loads the bundle (with progress), restores the user's own
-// experts, and exposes the expert actions. Everything goes through the typed protocol.
+// experts, and exposes the expert actions and the engine's memory figures (refreshed after each
+// message and each change of the experts). Everything goes through the EngineClient facade.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { BackendInfo, BackendPreference, BundleInfo, DroppedFile, EngineLoadProgress, ExpertInfo } from '../worker/protocol.ts';
+import type { BackendInfo, BackendPreference, BundleInfo, DroppedFile, EngineLoadProgress, ExpertInfo, MemoryReport } from '../worker/protocol.ts';
+import { exposeDiagnostics } from './diagnostics.ts';
 import { EngineClient, EngineError } from './engineClient.ts';
 import { storage, type StoredExpert } from './storage.ts';
 
@@ -28,39 +30,59 @@ export function useEngine(bundleUrl: string, preference: BackendPreference) {
   const [state, setState] = useState<EngineState>({ phase: 'loading', progress: null });
   const [experts, setExperts] = useState<ExpertInfo[]>([]);
   const [backend, setBackend] = useState<BackendInfo | null>(null);
+  const [memory, setMemory] = useState<MemoryReport | null>(null);
   const [notice, setNotice] = useState<Notice | null>(null);
+
+  /** Asks the worker for its memory now: after each message and each change of the experts. */
+  const refreshMemory = useCallback(async () => {
+    const client = clientRef.current;
+    if (!client) return;
+    try {
+      const m = await client.memory();
+      if (clientRef.current === client) setMemory(m);
+    } catch {
+      // No bundle (yet, or any more): keep the last figures.
+    }
+  }, []);
 
   useEffect(() => {
     const client = EngineClient.create();
     clientRef.current = client;
+    const hideDiagnostics = exposeDiagnostics(client);
     client.onNotice = (n) => {
       setNotice({ level: n.level, message: n.message });
-      if (n.backend) setBackend(n.backend);
+      // The engine was rebuilt (device loss): a new backend, and new buffers.
+      if (n.backend) {
+        setBackend(n.backend);
+        void refreshMemory();
+      }
     };
     let live = true;
     (async () => {
       try {
         // The backend is known (and shown) before the bundle finishes loading.
-        const probe = await client.request({ type: 'probe', preference });
-        if (live) setBackend(probe.backend);
-        const { bundle } = await client.request({ type: 'load', url: bundleUrl, preference }, (e) => {
-          if (live && e.type === 'load-progress') setState({ phase: 'loading', progress: e.progress });
+        const probed = await client.probe(preference);
+        if (live) setBackend(probed);
+        const bundle = await client.load(bundleUrl, preference, (progress) => {
+          if (live) setState({ phase: 'loading', progress });
         });
         if (!live) return;
         setBackend(bundle.backend);
+        setMemory(bundle.memory);
         let current = bundle.experts;
         // The user's own experts come back after a reload; one that no longer fits is reported, not fatal.
         for (const stored of await storage.loadExperts()) {
           try {
-            const r = await client.request({ type: 'add-expert', expertId: stored.id, name: stored.name, description: stored.description, examplePrompts: stored.examplePrompts, files: stored.files });
-            current = r.experts;
-            if (!stored.enabled) current = (await client.request({ type: 'set-expert-enabled', expertId: stored.id, enabled: false })).experts;
+            current = (await client.experts.add(stored)).experts;
+            if (!stored.enabled) current = (await client.experts.setEnabled(stored.id, false)).experts;
           } catch (e) {
             setNotice({ level: 'warning', message: `Your expert "${stored.name}" could not be restored: ${e instanceof Error ? e.message : String(e)}` });
           }
         }
         if (!live) return;
         setExperts(current);
+        await refreshMemory();
+        if (!live) return;
         setState({ phase: 'ready', bundle });
       } catch (e) {
         if (live) setState({ phase: 'failed', message: e instanceof Error ? e.message : String(e) });
@@ -68,10 +90,11 @@ export function useEngine(bundleUrl: string, preference: BackendPreference) {
     })();
     return () => {
       live = false;
+      hideDiagnostics();
       client.dispose();
       clientRef.current = null;
     };
-  }, [bundleUrl, preference]);
+  }, [bundleUrl, preference, refreshMemory]);
 
   const persistCustom = useCallback(async (update: (list: StoredExpert[]) => StoredExpert[]) => {
     await storage.saveExperts(update(await storage.loadExperts()));
@@ -81,35 +104,38 @@ export function useEngine(bundleUrl: string, preference: BackendPreference) {
     async (input: AddExpertInput): Promise<{ trainMs: number }> => {
       const client = clientRef.current;
       if (!client) throw new EngineError({ code: 'NOT_READY', message: 'The engine is not running.' });
-      const r = await client.request({ type: 'add-expert', expertId: input.id, name: input.name, description: input.description, examplePrompts: input.examplePrompts, files: input.files });
+      const r = await client.experts.add(input);
       setExperts(r.experts);
+      void refreshMemory();
       await persistCustom((list) => [...list.filter((e) => e.id !== input.id), { ...input, enabled: true }]);
       return { trainMs: r.trainMs };
     },
-    [persistCustom],
+    [persistCustom, refreshMemory],
   );
 
   const removeExpert = useCallback(
     async (id: string) => {
       const client = clientRef.current;
       if (!client) return;
-      const r = await client.request({ type: 'remove-expert', expertId: id });
+      const r = await client.experts.remove(id);
       setExperts(r.experts);
+      void refreshMemory();
       await persistCustom((list) => list.filter((e) => e.id !== id));
     },
-    [persistCustom],
+    [persistCustom, refreshMemory],
   );
 
   const setEnabled = useCallback(
     async (id: string, enabled: boolean) => {
       const client = clientRef.current;
       if (!client) return;
-      const r = await client.request({ type: 'set-expert-enabled', expertId: id, enabled });
+      const r = await client.experts.setEnabled(id, enabled);
       setExperts(r.experts);
+      void refreshMemory();
       await persistCustom((list) => list.map((e) => (e.id === id ? { ...e, enabled } : e)));
     },
-    [persistCustom],
+    [persistCustom, refreshMemory],
   );
 
-  return { client: clientRef, state, experts, backend, notice, dismissNotice: () => setNotice(null), addExpert, removeExpert, setEnabled };
+  return { client: clientRef, state, experts, backend, memory, refreshMemory, notice, dismissNotice: () => setNotice(null), addExpert, removeExpert, setEnabled };
 }

@@ -12,11 +12,13 @@ interface Props {
   ready: boolean;
   appendMessage: (conversationId: string, m: Omit<ChatMessage, 'id'>) => string;
   patchMessage: (conversationId: string, messageId: string, f: (m: ChatMessage) => ChatMessage) => void;
+  /** Called when an answer has ended (done, stopped or failed). */
+  onAnswered?: () => void;
 }
 
-export function ChatPanel({ conversation, experts, settings, client, ready, appendMessage, patchMessage }: Props) {
+export function ChatPanel({ conversation, experts, settings, client, ready, appendMessage, patchMessage, onAnswered }: Props) {
   const [draft, setDraft] = useState('');
-  const [running, setRunning] = useState<number | null>(null);
+  const [running, setRunning] = useState<AbortController | null>(null);
   const logRef = useRef<HTMLDivElement>(null);
   const messages = conversation?.messages ?? [];
 
@@ -36,30 +38,32 @@ export function ChatPanel({ conversation, experts, settings, client, ready, appe
     appendMessage(cid, { role: 'user', content: text });
     const aid = appendMessage(cid, { role: 'assistant', content: '', status: 'streaming' });
     setDraft('');
-    const req = engine.send({ type: 'generate', history, settings, variant: { kind: 'twin' } }, (e) => {
-      if (e.type === 'routed') patchMessage(cid, aid, (m) => ({ ...m, routing: e.routing }));
-      else if (e.type === 'token') patchMessage(cid, aid, (m) => ({ ...m, content: m.content + e.textDelta }));
-    });
-    setRunning(req.id);
+    const stopper = new AbortController();
+    setRunning(stopper);
     try {
-      const { result } = await req.done;
-      patchMessage(cid, aid, (m) => ({
-        ...m,
-        content: result.text,
-        routing: result.routing,
-        timings: result.timings,
-        status: result.finishReason === 'aborted' ? 'stopped' : 'done',
-      }));
+      for await (const e of engine.generate(history, settings, { kind: 'twin' }, { signal: stopper.signal })) {
+        if (e.type === 'routed') patchMessage(cid, aid, (m) => ({ ...m, routing: e.routing }));
+        else if (e.type === 'token') patchMessage(cid, aid, (m) => ({ ...m, content: m.content + e.textDelta }));
+        else
+          patchMessage(cid, aid, (m) => ({
+            ...m,
+            content: e.result.text,
+            routing: e.result.routing,
+            timings: e.result.timings,
+            status: e.result.finishReason === 'aborted' ? 'stopped' : 'done',
+          }));
+      }
     } catch (e) {
       // The user's message stays; the failed answer says why.
       patchMessage(cid, aid, (m) => ({ ...m, status: 'error', error: e instanceof Error ? e.message : String(e) }));
     } finally {
       setRunning(null);
+      onAnswered?.();
     }
   };
 
   const stop = () => {
-    if (running !== null) void client.current?.request({ type: 'cancel', target: running });
+    running?.abort();
   };
 
   return (

@@ -1,6 +1,6 @@
 import { diffChars } from 'diff';
 import { useState, type RefObject } from 'react';
-import type { ExpertInfo, GenerationDone, GenerationSettings, Variant } from '../../worker/protocol.ts';
+import type { ExpertInfo, GenerationDone, GenerationSettings } from '../../worker/protocol.ts';
 import type { EngineClient } from '../engineClient.ts';
 import { RoutingBars } from './RoutingBars.tsx';
 import { TimingsLine } from './TimingsLine.tsx';
@@ -31,7 +31,16 @@ function Highlighted({ text, reference }: { text: string; reference: string | nu
   );
 }
 
-export function CompareView({ client, experts, settings, ready }: { client: RefObject<EngineClient | null>; experts: ExpertInfo[]; settings: GenerationSettings; ready: boolean }) {
+interface Props {
+  client: RefObject<EngineClient | null>;
+  experts: ExpertInfo[];
+  settings: GenerationSettings;
+  ready: boolean;
+  /** Called when a comparison has ended. */
+  onAnswered?: () => void;
+}
+
+export function CompareView({ client, experts, settings, ready, onAnswered }: Props) {
   const [prompt, setPrompt] = useState('');
   const [columns, setColumns] = useState<Column[]>([]);
   const [busy, setBusy] = useState(false);
@@ -42,8 +51,6 @@ export function CompareView({ client, experts, settings, ready }: { client: RefO
     const text = prompt.trim();
     if (!engine || !text) return;
     setBusy(true);
-    const history = [{ role: 'user' as const, content: text }];
-    const gen = (variant: Variant) => engine.request({ type: 'generate', history, settings, variant }).then((r) => r.result);
     const cols: Column[] = [
       { key: 'twin', title: 'Twin-Merging', subtitle: 'shared + routed exclusive modules', result: null },
       { key: 'expert', title: 'Fine-tuned expert', subtitle: 'the expert the router picked', result: null },
@@ -52,20 +59,16 @@ export function CompareView({ client, experts, settings, ready }: { client: RefO
     setColumns(cols);
     const set = (key: Column['key'], patch: Partial<Column>) => setColumns((cs) => cs.map((c) => (c.key === key ? { ...c, ...patch } : c)));
     try {
-      const twin = await gen({ kind: 'twin' });
-      set('twin', { result: twin });
-      const top = Object.entries(twin.routing).sort((a, b) => b[1] - a[1])[0]?.[0];
-      const topInfo = experts.find((e) => e.id === top);
-      if (top && topInfo?.hasFullWeights) {
-        set('expert', { subtitle: `${names.get(top) ?? top} (its own fine-tuned weights)`, result: await gen({ kind: 'expert', expertId: top }) });
-      } else {
-        set('expert', { error: top ? `The bundle does not ship ${names.get(top) ?? top}'s full weights.` : 'No expert was routed.' });
+      for await (const step of engine.compare(text, settings, experts)) {
+        if (step.column !== 'expert') set(step.column, { result: step.result });
+        else if ('result' in step) set('expert', { subtitle: `${names.get(step.expertId) ?? step.expertId} (its own fine-tuned weights)`, result: step.result });
+        else set('expert', { error: step.expertId !== null ? `The bundle does not ship ${names.get(step.expertId) ?? step.expertId}'s full weights.` : 'No expert was routed.' });
       }
-      set('static', { result: await gen({ kind: 'static' }) });
     } catch (e) {
       setColumns((cs) => cs.map((c) => (c.result || c.error ? c : { ...c, error: e instanceof Error ? e.message : String(e) })));
     } finally {
       setBusy(false);
+      onAnswered?.();
     }
   };
 

@@ -38,8 +38,7 @@ export function ExpertsPanel({ experts, ready, client, onAdd, onRemove, onToggle
     if (!engine || !ready) return;
     const files = await readFiles(list);
     try {
-      const { expert } = await engine.request({ type: 'inspect-expert', files });
-      setPending({ files, inspected: expert });
+      setPending({ files, inspected: await engine.inspect(files) });
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));
     }

@@ -1,8 +1,14 @@
-import { describeBackend } from '../../runtime/backendProbe.ts';
 import type { BackendInfo, MemoryReport } from '../../worker/protocol.ts';
 import type { Notice } from '../useEngine.ts';
 
-const mb = (n: number) => `${(n / (1 << 20)).toFixed(1)} MB`;
+/** MB with one decimal; KB below 1 MB (a short conversation's KV cache is a few hundred KB on the demo model). */
+const size = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : `${Math.round(n / 1024)} KB`);
+
+/** One line for the backend the engine runs on. */
+function describeBackend(b: BackendInfo): string {
+  if (b.kind === 'webgpu') return `WebGPU · ${b.adapterName}${b.isSoftware ? ' (software)' : ''}`;
+  return `WASM · ${b.threads} thread${b.threads === 1 ? '' : 's'}`;
+}
 
 export function StatusBar({ backend, memory, notice, offline }: { backend: BackendInfo | null; memory: MemoryReport | null; notice: Notice | null; offline: boolean }) {
   const kind = backend?.kind ?? 'probing';
@@ -22,7 +28,7 @@ export function StatusBar({ backend, memory, notice, offline }: { backend: Backe
       )}
       {memory && (
         <span className="status-detail" data-testid="memory">
-          GPU memory: shared {mb(memory.shared)} · experts {mb(memory.experts)} · composed {mb(memory.composed)} · KV {mb(memory.kvCache)}
+          {backend?.kind === 'webgpu' ? 'GPU memory' : 'Memory'}: shared {size(memory.shared)} · experts {size(memory.experts)} · composed {size(memory.composed)} · KV {size(memory.kvCache)}
         </span>
       )}
       {offline && (
