@@ -26,6 +26,7 @@ import {
   type ComposeCase,
   type ComposeShape,
 } from '../../src/cli/bench/shapes.ts';
+import type { ComposerBenchResult, CopyResult, DecodeResult, EngineBrowserResult, OverheadResult } from '../../src/cli/bench/results.ts';
 
 const now = () => performance.now();
 const WASM_PATHS = '/ort/';
@@ -37,13 +38,6 @@ async function gpu(): Promise<{ device: GPUDevice; adapterName: string }> {
   const info = ctx.adapter.info;
   cached = { device: ctx.device, adapterName: [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter' };
   return cached;
-}
-
-export interface CopyResult {
-  bytes: number;
-  ms: number;
-  /** (read + write bytes) / time, GB/s. */
-  gbPerS: number;
 }
 
 async function copyBandwidth(device: GPUDevice, mb: number, iters: number): Promise<CopyResult> {
@@ -136,33 +130,6 @@ async function runOrt(c: OrtCase, device: GPUDevice): Promise<number> {
   return now() - t;
 }
 
-export interface ComposerBenchResult {
-  label: string;
-  adapter: string;
-  weights: number;
-  elements: number;
-  experts: number;
-  rank: number;
-  sharedDtype: string;
-  layersRun: number;
-  layersFull: number;
-  /** Multiply a time by this to estimate the full model (by composed elements). */
-  fullModelScale: number;
-  flops: number;
-  bytesMoved: number;
-  iters: number;
-  /** The kernel the app uses on this adapter; composeMs is its time. */
-  kernel: 'tiled' | 'flat';
-  composeMs: number;
-  composeMsAll: number[];
-  byKernel: { kernel: 'tiled' | 'flat'; composeMs: number }[];
-  ortMatMulMs: number | null;
-  ortMatMulAddMs: number | null;
-  ortOutputsPreallocated: boolean | null;
-  copy: CopyResult;
-  setupMs: number;
-}
-
 async function composer(c: ComposeCase & { iters: number; ort: boolean; ortAdd: boolean; copyMb: number }): Promise<ComposerBenchResult> {
   const { device, adapterName } = await gpu();
   const errors: string[] = [];
@@ -242,22 +209,6 @@ async function composer(c: ComposeCase & { iters: number; ort: boolean; ortAdd: 
   };
 }
 
-export interface OverheadResult {
-  adapter: string;
-  backend: string;
-  messages: {
-    expert: string;
-    routeMs: number;
-    composeMs: number;
-    firstTokenMs: number;
-    promptTokens: number;
-    generatedTokens: number;
-    tokensPerSecond: number;
-    top: string;
-  }[];
-  openMs: number;
-}
-
 /** The product path: TwinSession per message (route on the shared model, compose, generate). */
 async function overhead(o: { bundleUrl: string; prompts: { expert: string; text: string }[]; messages: number; maxNewTokens: number }): Promise<OverheadResult> {
   const t0 = now();
@@ -276,17 +227,6 @@ async function overhead(o: { bundleUrl: string; prompts: { expert: string; text:
   const backend = session.backend.kind === 'webgpu' ? `webgpu (${session.backend.adapterName})` : `wasm (${session.backend.reason})`;
   await session.dispose();
   return { adapter: backend, backend: session.backend.kind, messages, openMs };
-}
-
-export interface DecodeResult {
-  backend: string;
-  promptTokens: number;
-  decodeTokens: number;
-  reps: number;
-  composed: { decodeTokS: number[]; prefillMs: number[] };
-  static: { decodeTokS: number[]; prefillMs: number[] };
-  sameTokens: boolean;
-  composeMs: number;
 }
 
 /**
@@ -361,21 +301,6 @@ async function decode(o: { bundleUrl: string; backend: 'webgpu' | 'wasm'; prompt
   await b.engine.dispose();
   comp.destroy();
   return res;
-}
-
-export interface EngineBrowserResult {
-  ep: 'webgpu' | 'wasm';
-  impl: 'ours' | 'transformers.js';
-  /** WebGPU adapter, or 'wasm (1 thread)'. */
-  detail: string;
-  promptTokens: number;
-  decodeTokens: number;
-  reps: number;
-  prefillTokS: number[];
-  decodeTokS: number[];
-  /** Greedy tokens generated after the prompt (last rep). */
-  tokens: number[];
-  setupMs: number;
 }
 
 const benchPrompt = (n: number, vocab: number) => Array.from({ length: n }, (_, i) => (i * 31 + 7) % Math.min(vocab, 256));

@@ -1,7 +1,7 @@
 // Runs in Chromium: composes random weights with the WGSL composer and compares each composed
 // buffer with a float64 reference computed here, independently of the kernel.
 import { f16BitsToF32 } from '../../src/core/dtype/index.ts';
-import { mulberry32 } from '../../src/model/random.ts';
+import { mulberry32 } from '../../src/core/tensor/random.ts';
 import { GpuComposer } from '../../src/runtime/composer/gpuComposer.ts';
 import type { ComposerWeight, ExpertModule, LowRankFactor, SharedWeight } from '../../src/runtime/composer/types.ts';
 

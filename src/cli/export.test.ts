@@ -9,7 +9,7 @@ import { encodeSafetensors } from '../core/safetensors/index.ts';
 import { parseModelConfig } from '../model/config.ts';
 import { expectedTensors } from '../model/llama.ts';
 import { randomCheckpoint } from '../model/random.ts';
-import { tinyConfig } from '../runtime/node/testUtil.ts';
+import { tinyConfig } from '../testing/tinyModel.ts';
 import { exportCheckpoint } from './export.ts';
 import { openBase, PackInputError, readFinite } from './pack/sources.ts';
 

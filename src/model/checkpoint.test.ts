@@ -6,7 +6,7 @@ import { parseModelConfig } from './config.ts';
 import { WeightValidationError } from './errors.ts';
 import { expectedTensors } from './llama.ts';
 import { randomCheckpoint } from './random.ts';
-import { tinyConfig } from '../runtime/node/testUtil.ts';
+import { tinyConfig } from '../testing/tinyModel.ts';
 
 const cfg = tinyConfig();
 const spec = parseModelConfig(cfg);

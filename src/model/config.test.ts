@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseModelConfig, ropeInvFreq, specToHFConfig } from './config.ts';
 import { InvalidConfigError, UnsupportedModelError, WeightValidationError } from './errors.ts';
 import { checkWeights, expectedTensors, parameterCount, validateWeights } from './llama.ts';
-import { tinyConfig } from '../runtime/node/testUtil.ts';
+import { tinyConfig } from '../testing/tinyModel.ts';
 import { SMOLLM2_135M_CONFIG } from './knownConfigs.ts';
 
 const SMOLLM2_135M = SMOLLM2_135M_CONFIG;

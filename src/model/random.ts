@@ -1,20 +1,10 @@
 /**
- * Random checkpoints for tests and benchmarks (deterministic, seeded). Pure TS.
+ * Random checkpoints for benchmarks (`twinmerge bench-engine`, the pack benchmark) and tests
+ * (deterministic, seeded). Pure TS. The RNG itself is core's `mulberry32`.
  */
+import { mulberry32 } from '../core/tensor/random.ts';
 import { expectedTensors, type WeightInfo } from './llama.ts';
 import type { ModelSpec } from './config.ts';
-
-/** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Random HF-layout float32 data for one tensor: linears ~U(±1/sqrt(in)), norms ~1±0.1, biases ±0.1. */
 export function randomTensor(w: WeightInfo, rand: () => number, scale = 1): Float32Array {

@@ -4,7 +4,7 @@ import { parseModelConfig } from '../model/config.ts';
 import { buildDecoderGraph } from '../model/onnx/decoder.ts';
 import { randomCheckpoint } from '../model/random.ts';
 import { createNodeEngine, loadNodeOrt } from './node/session.ts';
-import { tinyConfig } from './node/testUtil.ts';
+import { tinyConfig } from '../testing/tinyModel.ts';
 import { toGraphLayout } from './weights.ts';
 
 describe('graph with float16 weight inputs', () => {

@@ -4,7 +4,7 @@ import { referenceForward } from '../model/reference.ts';
 import { argmax, makeRng, sampleToken } from './sampling.ts';
 import { generate, streamGenerate } from './generate.ts';
 import { meanPool } from './engine.ts';
-import { tinyConfig, tinyEngine } from './node/testUtil.ts';
+import { tinyConfig, tinyEngine } from '../testing/tinyModel.ts';
 
 describe('sampling', () => {
   const logits = Float32Array.from([0.1, 2.5, -1, 2.4, 0]);

@@ -2,7 +2,7 @@
  * Next-token selection: greedy, temperature, top-k, top-p (nucleus), with a seeded RNG.
  * Order of filters as in HF transformers: temperature → top-k → top-p → sample.
  */
-import { mulberry32 } from '../model/random.ts';
+import { mulberry32 } from '../core/tensor/random.ts';
 
 export interface SamplingOptions {
   /** 0 (default) = greedy argmax. */

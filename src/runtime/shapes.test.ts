@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseModelConfig } from '../model/config.ts';
 import { SMOLLM2_135M_CONFIG } from '../model/knownConfigs.ts';
 import { buildDecoderGraph } from '../model/onnx/decoder.ts';
-import { mulberry32 } from '../model/random.ts';
+import { mulberry32 } from '../core/tensor/random.ts';
 import { createNodeEngine, loadNodeOrt } from './node/session.ts';
 import type { OrtTensor } from './ort.ts';
 

@@ -22,7 +22,7 @@ describe.skipIf(!HAVE && !CI)('decoder on the WebGPU EP (onnxruntime-node + Swif
           "Install Debian's chromium (npm test does it in scripts/setup.mjs via scripts/ensure-chromium.sh) or set CHROMIUM_LIB_DIR.",
       );
     }
-    const r = spawnSync('npx', ['tsx', 'src/runtime/node/webgpuParity.ts', ZOO], {
+    const r = spawnSync('npx', ['tsx', 'src/testing/webgpuParity.ts', ZOO], {
       env: { ...process.env, LD_LIBRARY_PATH: CHROMIUM, VK_ICD_FILENAMES: `${CHROMIUM}/vk_swiftshader_icd.json` },
       encoding: 'utf8',
       timeout: 240_000,

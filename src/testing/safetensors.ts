@@ -1,6 +1,6 @@
-// Test-only helpers (not exported from index.ts): build raw files byte by byte.
+// Test helpers for the safetensors codec: build raw files byte by byte, expect an error code.
 import { expect } from 'vitest';
-import { SafetensorsError, type SafetensorsErrorCode } from './errors.ts';
+import { SafetensorsError, type SafetensorsErrorCode } from '../core/safetensors/errors.ts';
 
 /** 8-byte LE length + header text (exactly as given) + data. */
 export function rawFile(header: string | Uint8Array, data: Uint8Array | number = 0, lengthField?: bigint): Uint8Array {

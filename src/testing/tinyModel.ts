@@ -1,10 +1,10 @@
-/** Node-only helpers shared by the engine tests. */
-import { parseModelConfig, type ModelSpec } from '../../model/config.ts';
-import { buildDecoderGraph, type DecoderGraphOptions } from '../../model/onnx/decoder.ts';
-import { randomCheckpoint } from '../../model/random.ts';
-import type { DecoderEngine } from '../engine.ts';
-import { cpuWeightFeeds } from '../weights.ts';
-import { createNodeEngine, loadNodeOrt, type NodeBackend } from './session.ts';
+/** Test helpers (Node): a tiny config.json and a random checkpoint of it running on an engine. */
+import { parseModelConfig, type ModelSpec } from '../model/config.ts';
+import { buildDecoderGraph, type DecoderGraphOptions } from '../model/onnx/decoder.ts';
+import { randomCheckpoint } from '../model/random.ts';
+import type { DecoderEngine } from '../runtime/engine.ts';
+import { cpuWeightFeeds } from '../runtime/weights.ts';
+import { createNodeEngine, loadNodeOrt, type NodeBackend } from '../runtime/node/session.ts';
 
 /** A tiny config.json (head_dim 16: the smallest GQA accepts). */
 export function tinyConfig(over: Record<string, unknown> = {}): Record<string, unknown> {

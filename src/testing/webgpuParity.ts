@@ -4,21 +4,21 @@
  * {name: maxAbsError}. Run by webgpu-node.test.ts in a child process, because the Vulkan loader
  * needs LD_LIBRARY_PATH / VK_ICD_FILENAMES at process start:
  *   LD_LIBRARY_PATH=/usr/lib/chromium VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json \
- *     npx tsx src/runtime/node/webgpuParity.ts [zoo-dir]
+ *     npx tsx src/testing/webgpuParity.ts [zoo-dir]
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { toFloat32 } from '../../core/safetensors/index.ts';
-import { openSafetensorsFile } from '../../node/fileSource.ts';
-import { parseModelConfig } from '../../model/config.ts';
-import { buildDecoderGraph } from '../../model/onnx/decoder.ts';
-import { randomCheckpoint } from '../../model/random.ts';
-import { referenceForward } from '../../model/reference.ts';
-import { DecoderEngine } from '../engine.ts';
-import { cpuWeightFeeds } from '../weights.ts';
-import { openCheckpointDir } from './checkpoint.ts';
-import { loadNodeOrt } from './session.ts';
-import { maxAbsDiff, tinyConfig } from './testUtil.ts';
+import { toFloat32 } from '../core/safetensors/index.ts';
+import { openSafetensorsFile } from '../node/fileSource.ts';
+import { parseModelConfig } from '../model/config.ts';
+import { buildDecoderGraph } from '../model/onnx/decoder.ts';
+import { randomCheckpoint } from '../model/random.ts';
+import { referenceForward } from '../model/reference.ts';
+import { DecoderEngine } from '../runtime/engine.ts';
+import { cpuWeightFeeds } from '../runtime/weights.ts';
+import { openCheckpointDir } from '../runtime/node/checkpoint.ts';
+import { loadNodeOrt } from '../runtime/node/session.ts';
+import { maxAbsDiff, tinyConfig } from './tinyModel.ts';
 
 const ort = await loadNodeOrt('cpu');
 const so = { executionProviders: ['webgpu'], logSeverityLevel: 3 as const };

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { join, normalize, resolve } from 'node:path';
 import type { Browser, Page } from '@playwright/test';
 import type { ViteDevServer } from 'vite';
-import type { ComposerBenchResult, DecodeResult, EngineBrowserResult, OverheadResult } from '../../../e2e/harness/bench.ts';
+import type { ComposerBenchResult, DecodeResult, EngineBrowserResult, OverheadResult } from './results.ts';
 import type { ComposeCase } from './shapes.ts';
 
 export type { ComposerBenchResult, DecodeResult, EngineBrowserResult, OverheadResult };

@@ -6,9 +6,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { mulberry32 } from '../../core/tensor/random.ts';
 import { parseModelConfig, specToHFConfig } from '../../model/config.ts';
 import { expectedTensors } from '../../model/llama.ts';
-import { mulberry32, randomTensor } from '../../model/random.ts';
+import { randomTensor } from '../../model/random.ts';
 import { createSafetensorsWriter } from '../../node/streamWriter.ts';
 import { SMOLLM2_135M_CONFIG } from './shapes.ts';
 

@@ -2,7 +2,7 @@
 // (e2e/harness/bench.ts). Pure TypeScript: no DOM, no Node APIs.
 import { parseModelConfig } from '../../model/config.ts';
 import { buildDecoderGraph } from '../../model/onnx/decoder.ts';
-import { mulberry32 } from '../../model/random.ts';
+import { mulberry32 } from '../../core/tensor/random.ts';
 import { composerShape } from '../../runtime/twin/bundleModel.ts';
 import type { ComposerWeight, ExpertModule, LowRankFactor, SharedWeight } from '../../runtime/composer/types.ts';
 

@@ -12,7 +12,7 @@ import {
   type TensorInput,
 } from './index.ts';
 import { f32ToF16Bits } from '../dtype/index.ts';
-import { rawFile } from './testHelpers.ts';
+import { rawFile } from '../../testing/safetensors.ts';
 import { ARRAY_CTOR } from './dtypes.ts';
 
 const asBytes = (v: ArrayBufferView) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bytesSource, encodeSafetensors, openSharded, parseShardIndex, type TensorInput } from './index.ts';
-import { expectCode } from './testHelpers.ts';
+import { expectCode } from '../../testing/safetensors.ts';
 
 const u8 = (name: string, v: number): TensorInput => ({ name, dtype: 'U8', shape: [1], data: new Uint8Array([v]) });
 const shardA = encodeSafetensors([u8('a', 1), u8('b', 2)], { shard: 'A' });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bytesSource, type ByteSource, encodeSafetensors, openSafetensors, decodeSafetensors, SafetensorsError, type SafetensorsErrorCode } from './index.ts';
-import { expectCode, headerOf, rawFile } from './testHelpers.ts';
+import { expectCode, headerOf, rawFile } from '../../testing/safetensors.ts';
 
 const open = (bytes: Uint8Array, name = 'bad.safetensors') => openSafetensors(bytesSource(bytes), { name });
 

@@ -1,2 +1,2 @@
 export { type F32Tensor, numel, tensor, sameShape, shapeString, assertFinite, firstNonFinite, nonFiniteMessage, transpose } from './tensor.ts';
-export { Rng, deriveSeed, hashString } from './random.ts';
+export { Rng, deriveSeed, hashString, mulberry32 } from './random.ts';

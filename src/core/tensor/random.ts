@@ -1,4 +1,5 @@
-// Seeded, deterministic pseudo-random numbers (xoshiro128**, seeded by splitmix32).
+// Seeded, deterministic pseudo-random numbers: `Rng` (xoshiro128**, seeded by splitmix32) and the
+// smaller `mulberry32` (the sampler's RNG, random checkpoints, composer test inputs).
 // Identical sequences on every JS engine: only 32-bit integer ops (Math.imul, >>>) are used.
 
 /** 32-bit FNV-1a of a string (UTF-16 code units), for deriving stream seeds from names. */
@@ -9,6 +10,18 @@ export function hashString(s: string): number {
     h = Math.imul(h, 0x01000193);
   }
   return h >>> 0;
+}
+
+/** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 function splitmix32(state: { s: number }): number {

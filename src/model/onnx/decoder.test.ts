@@ -5,7 +5,7 @@ import { buildDecoderGraph } from './decoder.ts';
 import { parseModelConfig } from '../config.ts';
 import { expectedTensors } from '../llama.ts';
 import { referenceForward } from '../reference.ts';
-import { maxAbsDiff, tinyConfig, tinyEngine, type TinyModel } from '../../runtime/node/testUtil.ts';
+import { maxAbsDiff, tinyConfig, tinyEngine, type TinyModel } from '../../testing/tinyModel.ts';
 
 const PROMPT = [3, 17, 42, 5, 9, 33, 21, 8, 50, 1, 12];
 const TOL = 1e-4;

@@ -1,0 +1,79 @@
+// What the benchmark page (e2e/harness/bench.ts, run in Chromium) returns to its Node driver
+// (browser.ts): the contract between the two, types only. It lives here, on the Node side, because
+// src/ never imports from e2e/ (docs/architecture.md); the page imports these types from here.
+
+export interface CopyResult {
+  bytes: number;
+  ms: number;
+  /** (read + write bytes) / time, GB/s. */
+  gbPerS: number;
+}
+
+export interface ComposerBenchResult {
+  label: string;
+  adapter: string;
+  weights: number;
+  elements: number;
+  experts: number;
+  rank: number;
+  sharedDtype: string;
+  layersRun: number;
+  layersFull: number;
+  /** Multiply a time by this to estimate the full model (by composed elements). */
+  fullModelScale: number;
+  flops: number;
+  bytesMoved: number;
+  iters: number;
+  /** The kernel the app uses on this adapter; composeMs is its time. */
+  kernel: 'tiled' | 'flat';
+  composeMs: number;
+  composeMsAll: number[];
+  byKernel: { kernel: 'tiled' | 'flat'; composeMs: number }[];
+  ortMatMulMs: number | null;
+  ortMatMulAddMs: number | null;
+  ortOutputsPreallocated: boolean | null;
+  copy: CopyResult;
+  setupMs: number;
+}
+
+export interface OverheadResult {
+  adapter: string;
+  backend: string;
+  messages: {
+    expert: string;
+    routeMs: number;
+    composeMs: number;
+    firstTokenMs: number;
+    promptTokens: number;
+    generatedTokens: number;
+    tokensPerSecond: number;
+    top: string;
+  }[];
+  openMs: number;
+}
+
+export interface DecodeResult {
+  backend: string;
+  promptTokens: number;
+  decodeTokens: number;
+  reps: number;
+  composed: { decodeTokS: number[]; prefillMs: number[] };
+  static: { decodeTokS: number[]; prefillMs: number[] };
+  sameTokens: boolean;
+  composeMs: number;
+}
+
+export interface EngineBrowserResult {
+  ep: 'webgpu' | 'wasm';
+  impl: 'ours' | 'transformers.js';
+  /** WebGPU adapter, or 'wasm (1 thread)'. */
+  detail: string;
+  promptTokens: number;
+  decodeTokens: number;
+  reps: number;
+  prefillTokS: number[];
+  decodeTokS: number[];
+  /** Greedy tokens generated after the prompt (last rep). */
+  tokens: number[];
+  setupMs: number;
+}
