@@ -1,5 +1,6 @@
 // Shared steps of the app's e2e tests.
 import { expect, type Page } from '@playwright/test';
+import type { MemoryReport, RouterParameters } from '../src/worker/protocol.ts';
 
 export async function openApp(page: Page, path = '/'): Promise<void> {
   await page.goto(path);
@@ -52,4 +53,31 @@ export async function dropFiles(page: Page, files: { name: string; buffer: Buffe
 
 export async function expertIds(page: Page): Promise<string[]> {
   return Promise.all((await page.getByTestId('expert').all()).map(async (e) => (await e.getAttribute('data-expert'))!));
+}
+
+/** The app's router now, through the `?diagnostics` hook (src/ui/diagnostics.ts): open the app with `?diagnostics`. */
+export async function routerParameters(page: Page): Promise<RouterParameters> {
+  return page.evaluate(() => {
+    const d = (window as { twinmergeDiagnostics?: { routerParameters(): Promise<RouterParameters> } }).twinmergeDiagnostics;
+    if (!d) throw new Error('no window.twinmergeDiagnostics: open the app with ?diagnostics');
+    return d.routerParameters();
+  });
+}
+
+/** The engine's memory now, through the `?diagnostics` hook. */
+export async function engineMemory(page: Page): Promise<MemoryReport> {
+  return page.evaluate(() => {
+    const d = (window as { twinmergeDiagnostics?: { memory(): Promise<MemoryReport> } }).twinmergeDiagnostics;
+    if (!d) throw new Error('no window.twinmergeDiagnostics: open the app with ?diagnostics');
+    return d.memory();
+  });
+}
+
+/** The memory figures of the status line, in bytes (as shown: rounded to 0.1 MB or 1 KB). */
+export async function statusMemory(page: Page): Promise<{ shared: number; experts: number; composed: number; kv: number; text: string }> {
+  const text = await page.getByTestId('memory').innerText();
+  const m = /shared ([\d.]+ [KM]B) · experts ([\d.]+ [KM]B) · composed ([\d.]+ [KM]B) · KV ([\d.]+ [KM]B)/.exec(text);
+  if (!m) throw new Error(`unexpected memory line: ${text}`);
+  const bytes = (s: string) => Number(s.split(' ')[0]) * (s.endsWith('MB') ? 1 << 20 : 1024);
+  return { shared: bytes(m[1]!), experts: bytes(m[2]!), composed: bytes(m[3]!), kv: bytes(m[4]!), text };
 }

@@ -1,13 +1,18 @@
-import { expect, test } from '@playwright/test';
-import { ask, dropFiles, expertIds, openApp, topExpert } from './app.ts';
+import { expect, test, type Page } from '@playwright/test';
+import type { MemoryReport } from '../src/worker/protocol.ts';
+import { ask, dropFiles, engineMemory, expertIds, openApp, routerParameters, statusMemory, topExpert } from './app.ts';
 import { adapterFiles, bundleFile, solvedPrompt } from './zoo.ts';
 
 const ADAPTER = 'caesar';
 
 test('a PEFT LoRA adapter dropped in with its example prompts answers its task, and is still there after a reload', async ({ page }, testInfo) => {
   test.setTimeout(600_000);
-  await openApp(page);
+  await openApp(page, '/?diagnostics');
   const before = await expertIds(page);
+  const routerBefore = await routerParameters(page);
+  expect(routerBefore.numClasses).toBe(before.length);
+  const memoryBefore = await engineMemory(page);
+  await expectStatusMemory(page, memoryBefore);
   await page.getByTestId('expert-file-input').setInputFiles(adapterFiles(ADAPTER));
   const dialog = page.getByRole('dialog', { name: 'Add expert' });
   await expect(dialog).toBeVisible();
@@ -22,11 +27,24 @@ test('a PEFT LoRA adapter dropped in with its example prompts answers its task, 
   const trainMs = Number(/in (\d+) ms/.exec(await page.getByText(/router learned it in/).innerText())?.[1]);
   expect(trainMs).toBeLessThan(2000);
   expect(await expertIds(page)).toEqual([...before, 'caesar-shift']);
+  // The router learned a fifth class; the status line counts the new expert's factors.
+  const routerWith = await routerParameters(page);
+  expect(routerWith.numClasses).toBe(before.length + 1);
+  expect(routerWith.sha256).not.toBe(routerBefore.sha256);
+  const memoryWith = await engineMemory(page);
+  expect(memoryWith.experts).toBeGreaterThan(memoryBefore.experts);
+  await expectStatusMemory(page, memoryWith);
 
   const { prompt, answer } = solvedPrompt(ADAPTER, `generations_base_adapter_${ADAPTER}.json`);
   const got = await ask(page, prompt);
   expect(topExpert(got.routing)).toBe('caesar-shift');
   expect(got.text).toBe(answer);
+  // After the message the KV cache holds the conversation, and the status line says so.
+  const memoryAfterAnswer = await engineMemory(page);
+  expect(memoryAfterAnswer.kvCache).toBeGreaterThan(0);
+  await expectStatusMemory(page, memoryAfterAnswer);
+  expect((await statusMemory(page)).kv).toBeGreaterThan(0);
+  await page.locator('footer.status-bar').screenshot({ path: testInfo.outputPath('status-line-after-answer.png') });
   await page.screenshot({ path: testInfo.outputPath('custom-expert-answer.png'), fullPage: true });
 
   await page.reload();
@@ -35,11 +53,29 @@ test('a PEFT LoRA adapter dropped in with its example prompts answers its task, 
   await page.getByRole('button', { name: '+ New conversation' }).click(); // single-turn, as the adapter was trained
   expect((await ask(page, prompt)).text).toBe(answer);
 
-  // Removing it restores the bundle's experts and router.
+  // Removing it restores the bundle's experts and router, bit for bit, and its expert memory.
   await page.getByRole('button', { name: 'Remove Caesar shift' }).click();
   await expect(page.locator('[data-testid="expert"][data-expert="caesar-shift"]')).toHaveCount(0);
   expect(await expertIds(page)).toEqual(before);
+  const routerAfter = await routerParameters(page);
+  expect(routerAfter.sha256).toBe(routerBefore.sha256);
+  expect(routerAfter).toEqual(routerBefore);
+  const memoryAfter = await engineMemory(page);
+  expect(memoryAfter.experts).toBe(memoryBefore.experts);
+  await expectStatusMemory(page, memoryAfter);
 });
+
+/** The status line shows these figures (it refreshes after each message and each change of the experts). */
+async function expectStatusMemory(page: Page, m: MemoryReport): Promise<void> {
+  // Shown rounded: 0.1 MB from 1 MB up, 1 KB below.
+  const close = (shown: number, bytes: number) => Math.abs(shown - bytes) <= (bytes >= 1 << 20 ? 0.05 * (1 << 20) : 512);
+  await expect
+    .poll(async () => {
+      const s = await statusMemory(page);
+      return close(s.shared, m.shared) && close(s.experts, m.experts) && close(s.composed, m.composed) && close(s.kv, m.kvCache) ? 'matches' : s.text;
+    })
+    .toBe('matches');
+}
 
 test('bad drops show what is wrong and change nothing', async ({ page }, testInfo) => {
   test.setTimeout(300_000);
