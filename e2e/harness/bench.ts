@@ -13,8 +13,8 @@ import type { DecoderEngine } from '../../src/runtime/engine.ts';
 import { generate } from '../../src/runtime/generate.ts';
 import type { OrtModule, OrtSession, OrtTensor } from '../../src/runtime/ort.ts';
 import { cpuWeightFeeds, uploadGpuWeights } from '../../src/runtime/weights.ts';
-import { readModuleFile, sharedWeights, toExpertModule } from '../../src/runtime/twin/bundleModel.ts';
-import { TwinSession } from '../../src/runtime/twin/session.ts';
+import { readBundle } from '../../src/core/twin/index.ts';
+import { openBrowserSession } from '../../src/runtime/twin/browserSession.ts';
 import {
   alternatingRoutings,
   composeBytes,
@@ -142,7 +142,7 @@ async function composer(c: ComposeCase & { iters: number; ort: boolean; ortAdd: 
   const software = /swiftshader/i.test(adapterName);
   const comps = (['tiled', 'flat'] as const).map((k) => new GpuComposer(device, k));
   for (const comp of comps) {
-    for (const w of inputs.weights) comp.addWeight(w);
+    for (const w of inputs.weights) comp.addWeight(w.weight, w.shared);
     comp.setExperts(inputs.modules);
   }
   inputs.weights.length = 0; // let the CPU copies go
@@ -212,7 +212,7 @@ async function composer(c: ComposeCase & { iters: number; ort: boolean; ortAdd: 
 /** The product path: TwinSession per message (route on the shared model, compose, generate). */
 async function overhead(o: { bundleUrl: string; prompts: { expert: string; text: string }[]; messages: number; maxNewTokens: number }): Promise<OverheadResult> {
   const t0 = now();
-  const session = await TwinSession.open(o.bundleUrl, 'webgpu', () => undefined);
+  const session = await openBrowserSession(o.bundleUrl, 'webgpu', () => undefined);
   const openMs = now() - t0;
   const settings = { temperature: 0, topK: 0, topP: 1, maxNewTokens: o.maxNewTokens, seed: 0, routingTemperature: 1, routingTopK: 0 };
   const ask = (text: string) => session.generate([{ role: 'user', content: text }], settings, { kind: 'twin' }, () => undefined, new AbortController().signal);
@@ -241,8 +241,9 @@ async function decode(o: { bundleUrl: string; backend: 'webgpu' | 'wasm'; prompt
   const weights = inputsGraph.io.weightInputs;
   const { device } = await gpu(); // the composer runs on the GPU in both cases
   const comp = new GpuComposer(device);
-  for (const w of sharedWeights(manifest.shared.file, files.get(manifest.shared.file)!, weights)) comp.addWeight(w);
-  comp.setExperts(manifest.experts.map((e) => toExpertModule(e.id, readModuleFile(e.file, files.get(e.file)!, weights).entries, weights)));
+  const tb = readBundle(manifest, (p) => files.get(p)!, weights);
+  for (const w of weights) comp.addWeight(w, tb.shared.get(w.name)!);
+  comp.setExperts(tb.experts.map((e) => ({ id: e.entry.id, module: e.module })));
   const routing = new Map(manifest.experts.map((e, i) => [e.id, i === 0 ? 0.7 : 0.3 / Math.max(1, manifest.experts.length - 1)]));
   const tc = now();
   await comp.compose(routing);

@@ -3,7 +3,11 @@
 import { f16BitsToF32 } from '../../src/core/dtype/index.ts';
 import { mulberry32 } from '../../src/core/tensor/random.ts';
 import { GpuComposer } from '../../src/runtime/composer/gpuComposer.ts';
-import type { ComposerWeight, ExpertModule, LowRankFactor, SharedWeight } from '../../src/runtime/composer/types.ts';
+import type { LowRankEntry, StoredShared } from '../../src/core/twin/index.ts';
+import type { WeightInfo } from '../../src/model/llama.ts';
+import type { ComposerExpert } from '../../src/runtime/composer/types.ts';
+
+type SharedWeight = StoredShared;
 
 export interface CaseSpec {
   outDim: number;
@@ -46,10 +50,10 @@ function makeShared(spec: CaseSpec, rand: () => number): { shared: SharedWeight;
   return { shared: { dtype: 'int8', data, scale }, values };
 }
 
-function makeFactor(outDim: number, inDim: number, rank: number, rand: () => number): LowRankFactor {
-  const a = new Float32Array(rank * inDim).map(() => rand() * 2 - 1);
-  const b = new Float32Array(outDim * rank).map(() => (rand() * 2 - 1) * 0.5);
-  return { rank, a, b };
+function makeFactor(name: string, outDim: number, inDim: number, rank: number, rand: () => number): LowRankEntry {
+  const A = new Float32Array(rank * inDim).map(() => rand() * 2 - 1);
+  const B = new Float32Array(outDim * rank).map(() => (rand() * 2 - 1) * 0.5);
+  return { kind: 'lowrank', name, rows: outDim, cols: inDim, rank, A, B };
 }
 
 /** Composes, reads back and compares every weight; routing weights below skipBelow must be skipped. */
@@ -62,17 +66,19 @@ async function check(cases: CaseSpec[], routing: Record<string, number>, seed: n
   const rand = mulberry32(seed);
   const composer = new GpuComposer(device, kernel, output);
   const ranks: Record<string, number> = { e0: 1, e1: 4, e2: 16, e3: 3 };
-  const experts: ExpertModule[] = Object.keys(ranks).map((id) => ({ id, factors: new Map() }));
-  const refs = new Map<string, { w: ComposerWeight; values: Float64Array }>();
+  const experts: ComposerExpert[] = Object.keys(ranks).map((id) => ({ id, module: new Map() }));
+  const refs = new Map<string, { w: { outDim: number; inDim: number; shared: SharedWeight }; values: Float64Array }>();
   cases.forEach((c, idx) => {
     const name = `w${idx}`;
     const { shared, values } = makeShared(c, rand);
     const w = { name, outDim: c.outDim, inDim: c.inDim, shared };
-    composer.addWeight(w);
+    // A MatMul weight: [out, in] stored, [in, out] in the graph.
+    const info = { name, shape: [c.outDim, c.inDim], role: 'linear', mergeable: true, transposed: true, graphShape: [c.inDim, c.outDim] } satisfies WeightInfo;
+    composer.addWeight(info, shared);
     refs.set(name, { w, values });
     // Not every expert touches every weight.
     experts.forEach((e, t) => {
-      if ((idx + t) % 5 !== 4) (e.factors as Map<string, LowRankFactor>).set(name, makeFactor(c.outDim, c.inDim, ranks[e.id]!, rand));
+      if ((idx + t) % 5 !== 4) (e.module as Map<string, LowRankEntry>).set(name, makeFactor(name, c.outDim, c.inDim, ranks[e.id]!, rand));
     });
   });
   composer.setExperts(experts);
@@ -87,10 +93,10 @@ async function check(cases: CaseSpec[], routing: Record<string, number>, seed: n
         let ref = values[o * w.inDim + i]!;
         for (const e of experts) {
           const wt = routing[e.id] ?? 0;
-          const f = e.factors.get(name);
+          const f = e.module.get(name) as LowRankEntry | undefined;
           if (!f || Math.abs(wt) < skipBelow) continue;
           let s = 0;
-          for (let k = 0; k < f.rank; k++) s += f.b[o * f.rank + k]! * f.a[k * w.inDim + i]!;
+          for (let k = 0; k < f.rank; k++) s += f.B[o * f.rank + k]! * f.A[k * w.inDim + i]!;
           ref += wt * s;
         }
         maxAbsRef = Math.max(maxAbsRef, Math.abs(ref));

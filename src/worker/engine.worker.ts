@@ -4,6 +4,7 @@
 // messages of protocol.ts.
 import { probeBackend } from '../runtime/backendProbe.ts';
 import { TwinSession, type SessionExpert } from '../runtime/twin/session.ts';
+import { openBrowserSession } from '../runtime/twin/browserSession.ts';
 import type { BackendPreference, ExpertInfo, RouterParameters, WorkerError, WorkerRequest, WorkerRequestBody, WorkerResponse } from './protocol.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
@@ -76,7 +77,7 @@ function need(): TwinSession {
 }
 
 async function open(url: string, preference: BackendPreference, id: number): Promise<TwinSession> {
-  const s = await TwinSession.open(url, preference, (progress) => reply({ id, type: 'load-progress', progress }));
+  const s = await openBrowserSession(url, preference, (progress) => reply({ id, type: 'load-progress', progress }));
   const device = s.gpuDevice;
   device?.lost.then((info) => {
     if (session !== s || (info.reason === 'destroyed' && !simulatingLoss)) return;
@@ -180,7 +181,7 @@ async function handle(req: WorkerRequest): Promise<void> {
 }
 
 function bundleInfo(s: TwinSession) {
-  const m = s.bundle.manifest;
+  const m = s.manifest;
   return {
     url: s.url,
     name: m.createdBy,

@@ -24,7 +24,7 @@ export async function benchCpuComposer(c: ComposeCase & { iters: number }): Prom
   const { shapes, fullModelScale } = caseShapes(c);
   const inputs = randomComposerInputs(shapes, c.experts, c.sharedDtype);
   const comp = new CpuComposer();
-  for (const w of inputs.weights) comp.addWeight(w);
+  for (const w of inputs.weights) comp.addWeight(w.weight, w.shared);
   comp.setExperts(inputs.modules);
   const routings = alternatingRoutings(c.experts);
   await comp.compose(routings[1]); // warm-up (JIT)

@@ -3,8 +3,10 @@
 import { parseModelConfig } from '../../model/config.ts';
 import { buildDecoderGraph } from '../../model/onnx/decoder.ts';
 import { mulberry32 } from '../../core/tensor/random.ts';
-import { composerShape } from '../../runtime/twin/bundleModel.ts';
-import type { ComposerWeight, ExpertModule, LowRankFactor, SharedWeight } from '../../runtime/composer/types.ts';
+import { composerShape } from '../../runtime/composer/layout.ts';
+import type { ComposerExpert, SharedWeight } from '../../runtime/composer/types.ts';
+import type { ExclusiveEntry, StoredShared } from '../../core/twin/index.ts';
+import type { WeightInfo } from '../../model/llama.ts';
 
 export { SMOLLM2_135M_CONFIG } from '../../model/knownConfigs.ts';
 
@@ -28,6 +30,8 @@ export interface ComposeShape {
   inDim: number;
   /** Rank of one expert's factor (2-D: min(rank, out, in); 1-D norms: 1, an exact delta). */
   rank: number;
+  /** A 1-D weight (a norm gain): its module entry is an exact delta. */
+  oneD: boolean;
 }
 
 export interface ComposeCase {
@@ -58,7 +62,7 @@ export function composeShapes(config: Record<string, unknown>, rank: number): Co
   const io = buildDecoderGraph(spec, { weights: 'inputs', maxSequenceLength: 16 }).io;
   return io.weightInputs.map((w) => {
     const { outDim, inDim } = composerShape(w);
-    return { name: w.name, outDim, inDim, rank: w.shape.length === 1 ? 1 : Math.min(rank, outDim, inDim) };
+    return { name: w.name, outDim, inDim, rank: w.shape.length === 1 ? 1 : Math.min(rank, outDim, inDim), oneD: w.shape.length === 1 };
   });
 }
 
@@ -84,11 +88,10 @@ export function composeFlops(shapes: readonly ComposeShape[], experts: number): 
   return shapes.reduce((s, w) => s + 2 * w.outDim * w.inDim * w.rank * experts, 0);
 }
 
-function randomShared(w: ComposeShape, dtype: SharedWeight['dtype'], rand: () => number): SharedWeight {
+function randomShared(w: ComposeShape, dtype: SharedWeight['dtype'], rand: () => number): StoredShared {
   const n = w.outDim * w.inDim;
-  if (dtype === 'f32') return { dtype, data: Float32Array.from({ length: n }, () => rand() - 0.5) };
+  if (dtype === 'f32' || w.oneD) return { dtype: 'f32', data: Float32Array.from({ length: n }, () => rand() - 0.5) };
   if (dtype === 'f16') {
-    // Normal halves in ±[2^-5, 2): sign | exponent 10..15 | mantissa.
     const data = new Uint16Array(n);
     for (let e = 0; e < n; e++) data[e] = (rand() < 0.5 ? 0x8000 : 0) | ((10 + Math.floor(rand() * 6)) << 10) | Math.floor(rand() * 1024);
     return { dtype, data };
@@ -98,21 +101,31 @@ function randomShared(w: ComposeShape, dtype: SharedWeight['dtype'], rand: () =>
   return { dtype, data, scale: Float32Array.from({ length: w.outDim }, () => 0.001 + rand() * 0.02) };
 }
 
-function randomFactor(w: ComposeShape, rand: () => number): LowRankFactor {
+function randomEntry(w: ComposeShape, rand: () => number): ExclusiveEntry {
+  if (w.oneD) return { kind: 'delta', name: w.name, shape: [w.outDim], delta: Float32Array.from({ length: w.outDim }, () => (rand() - 0.5) * 0.1) };
   return {
+    kind: 'lowrank',
+    name: w.name,
+    rows: w.outDim,
+    cols: w.inDim,
     rank: w.rank,
-    a: Float32Array.from({ length: w.rank * w.inDim }, () => rand() - 0.5),
-    b: Float32Array.from({ length: w.outDim * w.rank }, () => (rand() - 0.5) * 0.1),
+    A: Float32Array.from({ length: w.rank * w.inDim }, () => rand() - 0.5),
+    B: Float32Array.from({ length: w.outDim * w.rank }, () => (rand() - 0.5) * 0.1),
   };
 }
 
-/** Random shared weights and `experts` exclusive modules (every expert has a factor for every weight, as pack writes them). */
-export function randomComposerInputs(shapes: readonly ComposeShape[], experts: number, sharedDtype: SharedWeight['dtype'], seed = 1): { weights: ComposerWeight[]; modules: ExpertModule[] } {
+/** A weight of this shape as the model would describe it: [out, in] stored, [in, out] in the graph (the composer's cost is the same for every orientation). */
+export function weightOf(w: ComposeShape): WeightInfo {
+  return { name: w.name, shape: w.oneD ? [w.outDim] : [w.outDim, w.inDim], role: w.oneD ? 'norm' : 'linear', mergeable: !w.oneD, transposed: !w.oneD, graphShape: w.oneD ? [w.outDim] : [w.inDim, w.outDim] } as WeightInfo;
+}
+
+/** Random shared weights and `experts` exclusive modules (every expert has an entry for every weight, as pack writes them). */
+export function randomComposerInputs(shapes: readonly ComposeShape[], experts: number, sharedDtype: SharedWeight['dtype'], seed = 1): { weights: { weight: WeightInfo; shared: StoredShared }[]; modules: ComposerExpert[] } {
   const rand = mulberry32(seed);
-  const weights = shapes.map((w) => ({ name: w.name, outDim: w.outDim, inDim: w.inDim, shared: randomShared(w, sharedDtype, rand) }));
-  const modules: ExpertModule[] = Array.from({ length: experts }, (_, t) => ({
+  const weights = shapes.map((w) => ({ weight: weightOf(w), shared: randomShared(w, sharedDtype, rand) }));
+  const modules: ComposerExpert[] = Array.from({ length: experts }, (_, t) => ({
     id: `e${t}`,
-    factors: new Map(shapes.map((w) => [w.name, randomFactor(w, rand)] as const)),
+    module: new Map(shapes.map((w) => [w.name, randomEntry(w, rand)] as const)),
   }));
   return { weights, modules };
 }

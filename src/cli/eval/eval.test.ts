@@ -1,6 +1,7 @@
-// `twinmerge eval`'s building blocks: oracle routing at full rank gives back every fine-tuned expert
-// (the acceptance's "to float precision" check, on random checkpoints so it always runs, and on the
-// smoke zoo too when it is there), the exact-match scorer, the normalized score and val selection.
+// `twinmerge eval`'s building blocks: what it scores (src/core/twin's buildTwin, the pipeline pack
+// runs) with oracle routing at full rank gives back every fine-tuned expert (on random checkpoints of
+// the model family, and on the smoke zoo too when it is there), the exact-match scorer, the
+// normalized score and val selection.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +11,17 @@ import { expectedTensors, type WeightInfo } from '../../model/llama.ts';
 import { randomCheckpoint } from '../../model/random.ts';
 import { tinyConfig } from '../../runtime/node/testUtil.ts';
 import { chooseBest, exactMatch, normalizedScores, quantizeRouting, selectionScore } from './score.ts';
-import { buildShared, composeWeights, exclusiveModule, factorExpert, fullExpertBytes, type Weights } from './variants.ts';
+import { buildTwin, composeTensorCpu, fullExpertBytes, type ExclusiveModule, type RankPolicy } from '../../core/twin/index.ts';
+import type { Weights } from './runner.ts';
+
+function composeWeights(weights: readonly WeightInfo[], shared: Weights, modules: readonly ExclusiveModule[], routing: readonly number[]): Weights {
+  return new Map(weights.map((w) => [w.name, composeTensorCpu(w.name, w.shape, shared.get(w.name)!, modules.map((m) => m.get(w.name)), routing)]));
+}
+
+async function build(weights: readonly WeightInfo[], base: Weights, experts: readonly Weights[], method: string, params: Record<string, unknown>, policy: RankPolicy) {
+  const source = { weights, expertIds: experts.map((_, t) => `e${t}`), readBase: async (n: string) => base.get(n)!.slice(), readExpert: async (t: number, n: string) => experts[t]!.get(n)!.slice() };
+  return buildTwin(source, { merger: createMerger(method, params), sharedDtype: 'f32', exclusiveDtype: 'f32', policy, svdSeed: 0 });
+}
 
 /** Worst over tensors of max|composed - expert| / max|expert|. */
 function worstRelative(weights: readonly WeightInfo[], got: Weights, want: Weights): number {
@@ -28,14 +39,10 @@ function worstRelative(weights: readonly WeightInfo[], got: Weights, want: Weigh
 }
 
 /** Oracle routing (one-hot on expert t) at full rank, f32 shared and f32 factors: max relative error per expert. */
-function oracleFullRankErrors(weights: readonly WeightInfo[], base: Weights, experts: readonly Weights[], method: string, params: Record<string, unknown>): number[] {
-  const shared = buildShared(weights, base, experts, createMerger(method, params), 'f32');
-  const modules = experts.map((e, t) => {
-    const f = factorExpert(weights, shared, e);
-    const full = new Map([...f.factors].map(([n, x]) => [n, x.rank]));
-    return exclusiveModule(`e${t}`, f, full, 'f32').module;
-  });
-  return experts.map((e, t) => worstRelative(weights, composeWeights(weights, shared, modules, experts.map((_, s) => (s === t ? 1 : 0))), e));
+async function oracleFullRankErrors(weights: readonly WeightInfo[], base: Weights, experts: readonly Weights[], method: string, params: Record<string, unknown>): Promise<number[]> {
+  const b = await build(weights, base, experts, method, params, { kind: 'fixed', rank: 1 << 20 });
+  const modules = b.experts.map((e) => e.module);
+  return experts.map((e, t) => worstRelative(weights, composeWeights(weights, b.shared, modules, experts.map((_, s) => (s === t ? 1 : 0))), e));
 }
 
 describe('oracle routing at full rank reproduces each fine-tuned expert', () => {
@@ -53,19 +60,17 @@ describe('oracle routing at full rank reproduces each fine-tuned expert', () => 
     ['ties', { lambda: 1, density: 0.2 }],
     ['dare_ties', { lambda: 1, dropRate: 0.9, seed: 0 }],
   ] as const) {
-    it(`random checkpoints, shared part by ${method}`, () => {
-      const errs = oracleFullRankErrors(weights, base, experts, method, params);
+    it(`random checkpoints, shared part by ${method}`, async () => {
+      const errs = await oracleFullRankErrors(weights, base, experts, method, params);
       for (const e of errs) expect(e).toBeLessThan(1e-5);
     });
   }
 
-  it('and a lower rank does not (the test can fail)', () => {
-    const shared = buildShared(weights, base, experts, createMerger('task_arithmetic', { lambda: 0.3 }), 'f32');
-    const f = factorExpert(weights, shared, experts[0]!);
-    const m = exclusiveModule('e0', f, new Map([...f.factors.keys()].map((n) => [n, 4])), 'f32');
-    const got = composeWeights(weights, shared, [m.module], [1]);
+  it('and a lower rank does not (the test can fail)', async () => {
+    const b = await build(weights, base, experts, 'task_arithmetic', { lambda: 0.3 }, { kind: 'fixed', rank: 4 });
+    const got = composeWeights(weights, b.shared, [b.experts[0]!.module], [1]);
     expect(worstRelative(weights, got, experts[0]!)).toBeGreaterThan(1e-3);
-    expect(m.bytes).toBeLessThan(fullExpertBytes(weights, 'f32'));
+    expect(b.experts[0]!.bytes).toBeLessThan(fullExpertBytes(weights, 'f32'));
   });
 
   const zoo = resolve('models/recipe/work/smoke');
@@ -81,7 +86,7 @@ describe('oracle routing at full rank reproduces each fine-tuned expert', () => 
     const b = await read(resolve(zoo, 'base'));
     const ex = [];
     for (const t of ['add', 'reverse']) ex.push((await read(resolve(zoo, 'experts', t))).m);
-    for (const e of oracleFullRankErrors(b.w, b.m, ex, 'task_arithmetic', { lambda: 0.3 })) expect(e).toBeLessThan(1e-5);
+    for (const e of await oracleFullRankErrors(b.w, b.m, ex, 'task_arithmetic', { lambda: 0.3 })) expect(e).toBeLessThan(1e-5);
   });
 });
 

@@ -4,12 +4,15 @@
 // plus the shipped bundle, evaluated from its files. See docs/eval.md.
 import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { createMerger, type ExclusiveModule } from '../../core/merge/index.ts';
+import { createMerger, type Merger } from '../../core/merge/index.ts';
+import { buildTwin, composeTensorCpu, dequantShared, fullExpertBytes, policyId, policyLabel, readBundle, sharedBytes, type BuiltExpert, type ExclusiveModule, type RankPolicy, type TwinBuild, type TwinSource } from '../../core/twin/index.ts';
 import { argmax, evaluateRouter, routeWeights, trainRouter, type LabeledFeatures, type RouterModel } from '../../core/router/index.ts';
-import type { ModelSpec } from '../../model/config.ts';
+import { parseModelConfig, type ModelSpec } from '../../model/config.ts';
 import type { WeightInfo } from '../../model/llama.ts';
 import { buildDecoderGraph, type DecoderGraph } from '../../model/onnx/decoder.ts';
 import { loadTokenizerDir } from '../../runtime/node/tokenizer.ts';
+import { loadBundle } from '../../runtime/bundleLoader.ts';
+import { fileFetch, folderUrl } from '../../node/fileFetch.ts';
 import type { Tokenizer } from '../../runtime/tokenizer.ts';
 import { Progress } from '../progress.ts';
 import { loadPackConfig, type PackConfig } from '../pack/config.ts';
@@ -17,25 +20,9 @@ import { foldLoraAdapter } from '../pack/lora.ts';
 import { readSplit } from '../pack/data.ts';
 import { routerJobs, routerTrainOptions } from '../pack/router.ts';
 import { openBase, openExpert, readFinite, type WeightSource } from '../pack/sources.ts';
-import { loadBundleDir } from './bundle.ts';
 import type { EvalConfig } from './config.ts';
-import { Runner, type Example, type Job, type Split } from './runner.ts';
+import { Runner, type Example, type Job, type Split, type Weights } from './runner.ts';
 import { chooseBest, normalizedScores, quantizeRouting, selectionScore, taskScore, type TaskScore } from './score.ts';
-import {
-  allocateRanks,
-  buildShared,
-  composeWeights,
-  exclusiveModule,
-  factorExpert,
-  fullExpertBytes,
-  policyId,
-  policyLabel,
-  sharedBytes,
-  type BuiltModule,
-  type ExpertFactors,
-  type RankPolicy,
-  type Weights,
-} from './variants.ts';
 
 export const EVAL_VERSION = 'twinmerge eval 0.1.0';
 
@@ -163,17 +150,46 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
   const { spec, weights } = zoo;
   const sharedDtype = pack.shared.dtype;
   const exDtype = pack.exclusive.dtype;
+  let featureMs = 0;
+  let svdMs = 0;
   const fullBytes = fullExpertBytes(weights, exDtype);
   const shBytes = sharedBytes(weights, sharedDtype);
   const seed = cfg.seed ?? pack.svd.seed;
+  // The zoo in memory, read through the same pipeline pack runs (src/core/twin/build.ts).
+  const source: TwinSource = {
+    weights,
+    expertIds: tasks,
+    readBase: async (n) => zoo.base.get(n)!.slice(),
+    readExpert: async (t, n) => zoo.experts[t]!.get(n)!.slice(),
+  };
+  const builds = new Map<string, Promise<TwinBuild>>();
+  /** What pack would ship for this merge and rank policy (null: the shared model only). */
+  const twin = (merger: Merger, policy: RankPolicy | null): Promise<TwinBuild> => {
+    const key = `${JSON.stringify(merger.manifest)}|${policy ? policyId(policy) : 'shared'}`;
+    let b = builds.get(key);
+    if (!b) {
+      const ts = Date.now();
+      b = buildTwin(source, { merger, sharedDtype, exclusiveDtype: exDtype, policy, svdSeed: seed }).then((r) => ((svdMs += Date.now() - ts), r));
+      builds.set(key, b);
+    }
+    return b;
+  };
+  /** W = W_s + sum_t w_t B_t A_t for every weight, with the app's CPU composition kernel. */
+  const composeWeights = (shared: Weights, modules: readonly ExclusiveModule[], routing: readonly number[]): Weights => {
+    const out: Weights = new Map();
+    for (const w of weights) {
+      const s = shared.get(w.name)!;
+      const entries = modules.map((m) => m.get(w.name));
+      out.set(w.name, entries.some((e, t) => e && routing[t] !== 0) ? composeTensorCpu(w.name, w.shape, s, entries, routing) : s);
+    }
+    return out;
+  };
   log(`eval: ${spec.family} hidden ${spec.hiddenSize} × ${spec.numLayers} layers, ${T} tasks (${tasks.join(', ')}), shared ${sharedDtype}, exclusive ${exDtype}, backend ${cfg.backend}`);
 
   const tokenizer: Tokenizer = await loadTokenizerDir(pack.base);
   const eos = await eosIds(pack.base, spec);
   const graph: DecoderGraph = buildDecoderGraph(spec, { weights: 'inputs', hiddenStateOutput: true, logits: 'last' });
   const runner = await Runner.create(spec, graph, tokenizer, eos, cfg.backend, cfg.threads);
-  let featureMs = 0;
-  let svdMs = 0;
   try {
     const data: Record<Split, Example[][]> = { val: [], test: [] };
     for (const [t, e] of pack.experts.entries()) {
@@ -210,7 +226,7 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
         byKey.set(key, q.weights);
         return { ex, key };
       });
-      const out = await runner.run(label, jobs, (key) => composeWeights(weights, shared, modules, byKey.get(key)!));
+      const out = await runner.run(label, jobs, (key) => composeWeights(shared, modules, byKey.get(key)!));
       return tally(exs, out.map((o) => o.ok));
     };
     const oracle = (ex: Example): number[] => oneHot(ex.taskIndex, T);
@@ -252,38 +268,17 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
     // ---- 3. static merges
     for (const s of cfg.static) {
       const merger = createMerger(s.method, s.params);
-      const shared = buildShared(weights, zoo.base, zoo.experts, merger, sharedDtype);
+      const { shared } = await twin(merger, null);
       const name = s.name ?? s.method;
       const scores = await runFixed(`${name} (test)`, `static:${name}:${JSON.stringify(merger.manifest)}`, all('test'), () => shared);
       makeVariant({ id: `static:${name}`, kind: 'static', label: `${name} (λ ${fmtLambda(merger.params.lambda)})`, lambda: merger.params.lambda, scores, bytes: { shared: shBytes, exclusivePerExpert: 0, exclusiveShare: 0, total: shBytes } });
     }
 
-    // ---- Twin-Merging: shared part per lambda (pack's method), SVD of every expert's residual
-    const factories = new Map<number, { shared: Weights; factors: ExpertFactors[] }>();
-    const factory = (lambda: number): { shared: Weights; factors: ExpertFactors[] } => {
-      let f = factories.get(lambda);
-      if (!f) {
-        const ts = Date.now();
-        const merger = createMerger(pack.merge.method, { ...pack.merge.params, lambda });
-        const shared = buildShared(weights, zoo.base, zoo.experts, merger, sharedDtype);
-        const bar = new Progress(`SVD λ=${fmtLambda(lambda)}`, T);
-        const factors = zoo.experts.map((e) => {
-          const r = factorExpert(weights, shared, e, { seed });
-          bar.tick();
-          return r;
-        });
-        bar.finish();
-        f = { shared, factors };
-        factories.set(lambda, f);
-        svdMs += Date.now() - ts;
-      }
-      return f;
-    };
-    const build = (lambda: number, policy: RankPolicy): BuiltModule[] => {
-      const f = factory(lambda);
-      return f.factors.map((x, t) => exclusiveModule(tasks[t]!, x, allocateRanks(weights, x, policy, exDtype), exDtype));
-    };
-    const bytesOf = (mods: readonly BuiltModule[]): VariantBytes => {
+    // ---- Twin-Merging: exactly what pack would ship for each lambda and rank policy
+    const twinMerger = (lambda: number): Merger => createMerger(pack.merge.method, { ...pack.merge.params, lambda });
+    const factory = async (lambda: number): Promise<{ shared: Weights }> => twin(twinMerger(lambda), null);
+    const build = async (lambda: number, policy: RankPolicy): Promise<BuiltExpert[]> => (await twin(twinMerger(lambda), policy)).experts;
+    const bytesOf = (mods: readonly BuiltExpert[]): VariantBytes => {
       const per = mods.reduce((s, m) => s + m.bytes, 0) / mods.length;
       return { shared: shBytes, exclusivePerExpert: per, exclusiveShare: per / fullBytes, total: shBytes + T * per };
     };
@@ -298,9 +293,9 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
     for (const lambda of cfg.lambdas) {
       for (const g of groups) {
         for (const p of g.policies) {
-          const mods = build(lambda, p);
-          const f = factory(lambda);
-          const s = await runRouted(`val ${policyId(p)} λ=${fmtLambda(lambda)}`, `twin:${fmtLambda(lambda)}:${policyId(p)}`, all('val'), f.shared, mods.map((m) => m.module), oracle);
+          const b = await twin(twinMerger(lambda), p);
+          const mods = b.experts;
+          const s = await runRouted(`val ${policyId(p)} λ=${fmtLambda(lambda)}`, `twin:${fmtLambda(lambda)}:${policyId(p)}`, all('val'), b.shared, mods.map((m) => m.module), oracle);
           const em = emOf(s);
           const row: SelectionRow = { group: g.id, policy: policyId(p), lambda, valEm: em, score: selectionScore(tasks, em, upperVal), exclusiveShare: bytesOf(mods).exclusiveShare };
           selRows.push(row);
@@ -355,7 +350,7 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
     const routesFor = async (lambda: number): Promise<Map<Example, Float64Array>> => {
       let r = routes.get(lambda);
       if (!r) {
-        const lr = await learnedRoutes(factory(lambda).shared, `λ=${fmtLambda(lambda)}`, pack.router.temperature);
+        const lr = await learnedRoutes((await factory(lambda)).shared, `λ=${fmtLambda(lambda)}`, pack.router.temperature);
         r = lr.routes;
         routes.set(lambda, r);
         routerInfo.push({ lambda, accuracy: lr.accuracy, bestEpoch: lr.bestEpoch });
@@ -366,8 +361,9 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
 
     // ---- 4./5. Twin on test: the val-chosen setting per group, and lambda = 0 (routed experts, no shared part)
     const twinTest = async (g: string, policy: RankPolicy, lambda: number, how: 'val' | 'fixed'): Promise<void> => {
-      const mods = build(lambda, policy);
-      const f = factory(lambda);
+      const b = await twin(twinMerger(lambda), policy);
+      const mods = b.experts;
+      const f = b;
       const ns = `twin:${fmtLambda(lambda)}:${policyId(policy)}`;
       const kindLabel = `${lambda === 0 ? 'Routed experts, no shared part' : 'Twin-Merging'}${how === 'val' ? ' (λ chosen on val)' : ''}`;
       const ranks = { max: Math.max(...mods.map((m) => m.maxRank)), mean: mods.reduce((s, m) => s + m.meanRank, 0) / mods.length };
@@ -391,7 +387,24 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
     // ---- the shipped bundle, from its files
     let bundleOut: EvalResults['bundle'] = null;
     if (cfg.bundle) {
-      const b = await loadBundleDir(cfg.bundle, weights);
+      // Read exactly as the app reads it: loadBundle (sizes and sha256 against the manifest) + readBundle.
+      const loaded = await loadBundle(folderUrl(cfg.bundle), { fetch: fileFetch, only: (f) => !f.path.endsWith('.full.safetensors') });
+      const tb = readBundle(loaded.manifest, (p) => loaded.files.get(p)!, weights);
+      const labels = tb.router.labels;
+      const byId = new Map(tb.experts.map((e) => [e.entry.id, e]));
+      const b = {
+        manifest: tb.manifest,
+        spec: parseModelConfig(tb.manifest.architecture),
+        graphBytes: loaded.files.get(tb.manifest.graph)!,
+        shared: new Map(weights.map((w) => [w.name, dequantShared(w, tb.shared.get(w.name)!)])) as Weights,
+        labels,
+        modules: labels.map((id) => byId.get(id)!.module),
+        router: tb.router.model,
+        temperature: tb.manifest.router.temperature,
+        sharedFileBytes: tb.manifest.files.find((f) => f.path === tb.manifest.shared.file)?.bytes ?? 0,
+        expertBytes: labels.map((id) => byId.get(id)!.entry.bytes),
+        exclusiveDtype: tb.experts.some((e) => e.factorDtype === 'f16') ? ('f16' as const) : ('f32' as const),
+      };
       const missing = tasks.filter((t) => !b.labels.includes(t));
       if (missing.length) throw new Error(`${cfg.bundle}: the bundle has no expert for task(s) ${missing.join(', ')}`);
       const bRunner = await Runner.create(b.spec, { bytes: b.graphBytes, io: graph.io }, await loadTokenizerDir(cfg.bundle), eos, cfg.backend, cfg.threads);
@@ -406,7 +419,7 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
             byKey.set(`bundle|${q.key}`, q.weights);
             return { ex, key: `bundle|${q.key}` };
           });
-          const out = await bRunner.run(label, jobs, (key) => composeWeights(weights, b.shared, b.modules, byKey.get(key)!));
+          const out = await bRunner.run(label, jobs, (key) => composeWeights(b.shared, b.modules, byKey.get(key)!));
           return tally(exs, out.map((o) => o.ok));
         };
         const tf = Date.now();

@@ -13,7 +13,10 @@ import type { Tokenizer } from '../../runtime/tokenizer.ts';
 import { cpuWeightFeeds } from '../../runtime/weights.ts';
 import { Progress } from '../progress.ts';
 import { exactMatch } from './score.ts';
-import type { Weights } from './variants.ts';
+
+
+/** HF-layout float32 tensors by name. */
+export type Weights = Map<string, Float32Array>;
 
 export type Split = 'val' | 'test';
 

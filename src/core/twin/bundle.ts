@@ -30,6 +30,8 @@ export interface BundleRouter {
 export interface BundleExpert {
   readonly entry: Manifest['experts'][number];
   readonly module: ExclusiveModule;
+  /** How the low-rank factors are stored. */
+  readonly factorDtype: 'f16' | 'f32';
 }
 
 export interface TwinBundle {
@@ -86,9 +88,14 @@ export function readShared(file: string, bytes: Uint8Array, weights: readonly Tw
 
 /** An exclusive-module file (experts/<id>.safetensors or base_delta.safetensors), checked against the model's shapes. */
 export function readModule(file: string, bytes: Uint8Array, weights: readonly TwinWeight[]): ExclusiveModule {
+  return decodeModule(file, bytes, weights).module;
+}
+
+function decodeModule(file: string, bytes: Uint8Array, weights: readonly TwinWeight[]): { module: ExclusiveModule; factorDtype: 'f16' | 'f32' } {
   const { tensors } = decode(file, bytes);
+  const factorDtype = [...tensors].some(([n, t]) => !n.endsWith('.delta') && t.dtype === 'F16') ? 'f16' : 'f32';
   try {
-    return moduleFromTensors(f32Tensors(file, tensors), new Map(weights.map((w) => [w.name, w.shape])));
+    return { module: moduleFromTensors(f32Tensors(file, tensors), new Map(weights.map((w) => [w.name, w.shape]))), factorDtype };
   } catch (e) {
     throw new BundleFormatError(file, (e as { tensor?: string }).tensor, e instanceof Error ? e.message : String(e));
   }
@@ -123,7 +130,7 @@ export function readRouter(file: string, bytes: Uint8Array, manifest: Manifest):
 /** Everything the pipeline wrote, from the bundle's files. `weights` are the architecture's mergeable weights. */
 export function readBundle(manifest: Manifest, file: BundleFileGetter, weights: readonly TwinWeight[]): TwinBundle {
   const shared = readShared(manifest.shared.file, file(manifest.shared.file), weights);
-  const experts = manifest.experts.map((entry) => ({ entry, module: readModule(entry.file, file(entry.file), weights) }));
+  const experts = manifest.experts.map((entry) => ({ entry, ...decodeModule(entry.file, file(entry.file), weights) }));
   const bd = manifest.shared.baseDelta;
   const baseDelta = bd ? readModule(bd.file, file(bd.file), weights) : new Map();
   const router = readRouter(manifest.router.file, file(manifest.router.file), manifest);

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { f32ToF16Array, f16ToF32Array } from '../../core/dtype/index.ts';
 import { CpuComposer } from './cpuComposer.ts';
-import { vectorDeltaAsFactor, type ExpertModule, type LowRankFactor, type SharedWeight } from './types.ts';
+import type { ExclusiveEntry, LowRankEntry, StoredShared } from '../../core/twin/index.ts';
+import type { WeightInfo } from '../../model/llama.ts';
+import type { ComposerExpert } from './types.ts';
+
+/** A weight as the model describes it: [out, in] stored; the graph takes [in, out] unless `transposed` is false (embeddings). */
+const weight = (name: string, shape: number[], transposed = true): WeightInfo =>
+  ({ name, shape, role: 'other', mergeable: true, transposed, graphShape: transposed && shape.length === 2 ? [shape[1]!, shape[0]!] : shape }) as unknown as WeightInfo;
+const expert = (id: string, entries: [string, ExclusiveEntry][]): ComposerExpert => ({ id, module: new Map(entries) });
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -12,10 +19,11 @@ describe('CpuComposer', () => {
   it('equals a float64 reference for odd shapes, f32/f16/int8 shared and skipped experts', async () => {
     const rand = rng(7);
     for (const dtype of ['f32', 'f16', 'int8'] as const) {
+      for (const transposed of [true, false])
       for (const [outDim, inDim] of [[1, 1], [17, 33], [65, 7], [31, 129]] as const) {
         const n = outDim * inDim;
         const values = Float32Array.from({ length: n }, rand);
-        let shared: SharedWeight;
+        let shared: StoredShared;
         let ref: Float64Array;
         if (dtype === 'f32') {
           shared = { dtype, data: values };
@@ -30,19 +38,15 @@ describe('CpuComposer', () => {
           shared = { dtype, data: q, scale };
           ref = Float64Array.from(q, (v, e) => v * scale[Math.floor(e / inDim)]!);
         }
-        const factor = (r: number): LowRankFactor => ({ rank: r, a: Float32Array.from({ length: r * inDim }, rand), b: Float32Array.from({ length: outDim * r }, rand) });
-        const experts: ExpertModule[] = [
-          { id: 'a', factors: new Map([['w', factor(3)]]) },
-          { id: 'b', factors: new Map([['w', factor(1)]]) },
-          { id: 'c', factors: new Map([['w', factor(5)]]) },
-        ];
+        const factor = (r: number): LowRankEntry => ({ kind: 'lowrank', name: 'w', rows: outDim, cols: inDim, rank: r, A: Float32Array.from({ length: r * inDim }, rand), B: Float32Array.from({ length: outDim * r }, rand) });
+        const experts = [expert('a', [['w', factor(3)]]), expert('b', [['w', factor(1)]]), expert('c', [['w', factor(5)]])];
         const routing = new Map([['a', 0.5], ['b', 0.0001], ['c', -0.3]]);
         const c = new CpuComposer();
-        c.addWeight({ name: 'w', outDim, inDim, shared });
+        c.addWeight(weight('w', [outDim, inDim], transposed), shared);
         c.setExperts(experts);
         expect(await c.compose(routing)).toBe(true);
         expect(await c.compose(routing)).toBe(false); // unchanged routing: nothing to do
-        const out = c.output('w');
+        const out = await c.readOutput('w');
         let maxErr = 0;
         let maxRef = 0;
         for (let o = 0; o < outDim; o++) {
@@ -51,25 +55,29 @@ describe('CpuComposer', () => {
             for (const e of experts) {
               const w = routing.get(e.id)!;
               if (Math.abs(w) < 1e-3) continue; // below the skip threshold
-              const f = e.factors.get('w')!;
-              for (let k = 0; k < f.rank; k++) v += w * f.b[o * f.rank + k]! * f.a[k * inDim + i]!;
+              const f = e.module.get('w') as LowRankEntry;
+              for (let k = 0; k < f.rank; k++) v += w * f.B[o * f.rank + k]! * f.A[k * inDim + i]!;
             }
             maxRef = Math.max(maxRef, Math.abs(v));
-            maxErr = Math.max(maxErr, Math.abs(out[i * outDim + o]! - v));
+            maxErr = Math.max(maxErr, Math.abs(out[transposed ? i * outDim + o : o * inDim + i]! - v));
           }
         }
-        expect(maxErr / maxRef, `${dtype} [${outDim}, ${inDim}]`).toBeLessThanOrEqual(1e-6);
+        expect(maxErr / maxRef, `${dtype} [${outDim}, ${inDim}] transposed ${transposed}`).toBeLessThanOrEqual(1e-6);
       }
     }
   });
 
-  it('treats a 1-D delta as a rank-1 factor and rejects factors of the wrong shape', async () => {
+  it('adds 1-D deltas exactly and rejects modules of the wrong shape, changing nothing', async () => {
     const c = new CpuComposer();
-    c.addWeight({ name: 'norm', outDim: 4, inDim: 1, shared: { dtype: 'f32', data: new Float32Array([1, 1, 1, 1]) } });
-    c.setExperts([{ id: 'x', factors: new Map([['norm', vectorDeltaAsFactor(new Float32Array([0.5, -1, 2, 0]))]]) }]);
+    c.addWeight(weight('norm', [4]), { dtype: 'f32', data: new Float32Array([1, 1, 1, 1]) });
+    c.addWeight(weight('q', [2, 3]), { dtype: 'f32', data: new Float32Array(6) });
+    c.setExperts([expert('x', [['norm', { kind: 'delta', name: 'norm', shape: [4], delta: new Float32Array([0.5, -1, 2, 0]) }]])]);
     await c.compose(new Map([['x', 0.5]]));
-    expect(Array.from(c.output('norm'))).toEqual([1.25, 0.5, 2, 1]);
-    expect(() => c.setExperts([{ id: 'y', factors: new Map([['norm', { rank: 2, a: new Float32Array(2), b: new Float32Array(3) }]]) }])).toThrow(/expert "y", norm: factors/);
-    expect(() => c.setExperts([{ id: 'y', factors: new Map([['nope', vectorDeltaAsFactor(new Float32Array(4))]]) }])).toThrow(/not a mergeable weight/);
+    expect(Array.from(await c.readOutput('norm'))).toEqual([1.25, 0.5, 2, 1]);
+    const bad = { kind: 'lowrank', name: 'q', rows: 3, cols: 2, rank: 1, A: new Float32Array(2), B: new Float32Array(3) } as const;
+    expect(() => c.setExperts([expert('y', [['q', bad]])])).toThrow(/expert "y", q: factors .* do not fit the weight's \[2,3\]/);
+    expect(() => c.setExperts([expert('y', [['nope', { kind: 'delta', name: 'nope', shape: [4], delta: new Float32Array(4) }]])])).toThrow(/not a mergeable weight/);
+    expect(c.expertIds).toEqual(['x']);
+    expect(await c.compose(new Map([['x', 0.5]]))).toBe(false);
   });
 });

@@ -1,56 +1,41 @@
-// The composer without WebGPU: the same W = dequant(W_shared) + Σ_t w_t·B_t·A_t in TypeScript,
-// written in the graph's [in, out] layout as CPU tensors for the WASM EP. Same inputs, same
-// results as GpuComposer (tested against the same float64 reference).
-import { f16ToF32Array } from '../../core/dtype/index.ts';
-import {
-  activeExperts,
-  validateExperts,
-  checkWeight,
-  ComposerError,
-  type ComposeOptions,
-  type ComposerWeight,
-  type ExpertModule,
-  type LowRankFactor,
-  type RoutingWeights,
-} from './types.ts';
+// The composer without WebGPU: W = dequant(W_shared) + Σ_t w_t·E_t with src/core/twin's kernel
+// (composeTensorCpu, float64 accumulation), computed in the checkpoint layout and written in the
+// graph's layout as CPU tensors (WASM, Node). `twinmerge eval` composes with the same kernel, so the
+// WASM app composes exactly what eval scored.
+import { composeTensorCpu, dequantShared, type StoredShared } from '../../core/twin/index.ts';
+import { transpose } from '../../core/tensor/tensor.ts';
+import type { WeightInfo } from '../../model/llama.ts';
+import type { DecoderIO } from '../../model/onnx/decoder.ts';
+import type { OrtModule, OrtTensor } from '../ort.ts';
+import { activeExperts, ComposerError, validateExperts, type ComposeOptions, type Composer, type ComposerExpert, type ComposerMemory, type RoutingWeights } from './types.ts';
+
+/** The graph takes this matrix as [in, out]: the transpose of the checkpoint's [out, in]. */
+const graphTransposes = (w: WeightInfo): boolean => w.transposed && w.shape.length === 2;
 
 interface Slot {
-  name: string;
-  outDim: number;
-  inDim: number;
-  /** dequantized shared, already transposed to [in, out] */
-  sharedT: Float32Array;
+  w: WeightInfo;
+  /** Dequantized shared weight, checkpoint layout. */
+  shared: Float32Array;
+  /** Composed weight, graph layout. */
   output: Float32Array;
 }
 
-function dequantTransposed(w: ComposerWeight): Float32Array {
-  const { outDim, inDim, shared } = w;
-  const src = shared.dtype === 'f32' ? shared.data : shared.dtype === 'f16' ? f16ToF32Array(shared.data) : null;
-  const out = new Float32Array(outDim * inDim);
-  for (let o = 0; o < outDim; o++) {
-    const scale = shared.dtype === 'int8' ? shared.scale[o]! : 1;
-    for (let i = 0; i < inDim; i++) {
-      const v = src ? src[o * inDim + i]! : (shared.data as Int8Array)[o * inDim + i]! * scale;
-      out[i * outDim + o] = v;
-    }
-  }
-  return out;
-}
-
-export class CpuComposer {
+export class CpuComposer implements Composer {
   private readonly slots = new Map<string, Slot>();
-  private experts: ExpertModule[] = [];
+  private experts: ComposerExpert[] = [];
   private lastKey: string | undefined;
 
-  addWeight(w: ComposerWeight): void {
-    checkWeight(w);
+  addWeight(w: WeightInfo, stored: StoredShared): void {
     if (this.slots.has(w.name)) throw new ComposerError('DUPLICATE', `weight ${w.name} was added twice`);
-    const sharedT = dequantTransposed(w);
-    this.slots.set(w.name, { name: w.name, outDim: w.outDim, inDim: w.inDim, sharedT, output: sharedT.slice() });
+    const n = w.shape.reduce((a, b) => a * b, 1);
+    if (stored.data.length !== n) throw new ComposerError('SHAPE_MISMATCH', `${w.name}: shared data has ${stored.data.length} values, expected [${w.shape}] = ${n}`);
+    const shared = dequantShared(w, stored);
+    this.slots.set(w.name, { w, shared, output: this.toGraph(w, shared) });
+    this.lastKey = undefined;
   }
 
-  setExperts(experts: readonly ExpertModule[]): void {
-    validateExperts(experts, (n) => this.slots.get(n));
+  setExperts(experts: readonly ComposerExpert[]): void {
+    validateExperts(experts, (n) => this.slots.get(n)?.w);
     this.experts = [...experts];
     this.lastKey = undefined;
   }
@@ -62,60 +47,62 @@ export class CpuComposer {
   async compose(routing: RoutingWeights, options: ComposeOptions = {}): Promise<boolean> {
     const { active, key } = activeExperts(routing, this.expertIds, options.skipBelow ?? 1e-3);
     if (key === this.lastKey) return false;
+    const weights = this.experts.map((e) => active.get(e.id) ?? 0);
     for (const s of this.slots.values()) {
-      const out = s.output;
-      out.set(s.sharedT);
-      for (const e of this.experts) {
-        const w = active.get(e.id);
-        const f = e.factors.get(s.name);
-        if (w === undefined || !f) continue;
-        addScaledProduct(out, f, w, s.outDim, s.inDim);
+      const entries = this.experts.map((e, t) => (weights[t] !== 0 ? e.module.get(s.w.name) : undefined));
+      if (!entries.some((e) => e)) {
+        s.output.set(graphTransposes(s.w) ? transpose(s.shared, s.w.shape[0]!, s.w.shape[1]!) : s.shared);
+        continue;
       }
+      // Untransposed weights are composed straight into the output.
+      const hf = composeTensorCpu(s.w.name, s.w.shape, s.shared, entries, weights, graphTransposes(s.w) ? undefined : s.output);
+      if (graphTransposes(s.w)) s.output.set(transpose(hf, s.w.shape[0]!, s.w.shape[1]!));
     }
     this.lastKey = key;
     return true;
   }
 
-  /** Composed weight [in, out]. */
-  output(name: string): Float32Array {
-    const s = this.slots.get(name);
-    if (!s) throw new ComposerError('UNKNOWN_WEIGHT', `no mergeable weight named ${name}`);
-    return s.output;
-  }
-
-  /** Replaces one composed weight (graph layout) until the next compose: e.g. an expert's own full weights. */
   overwrite(name: string, graphLayout: Float32Array): void {
-    const out = this.output(name);
-    if (graphLayout.length !== out.length) throw new ComposerError('SHAPE_MISMATCH', `${name}: ${graphLayout.length} values, expected ${out.length}`);
-    out.set(graphLayout);
+    const s = this.slot(name);
+    if (graphLayout.length !== s.output.length) throw new ComposerError('SHAPE_MISMATCH', `${name}: ${graphLayout.length} values, expected ${s.output.length}`);
+    s.output.set(graphLayout);
     this.lastKey = undefined;
   }
 
-  weightNames(): string[] {
-    return [...this.slots.keys()];
+  feeds(ort: OrtModule, io: DecoderIO): Record<string, OrtTensor> {
+    const out: Record<string, OrtTensor> = {};
+    for (const w of io.weightInputs) out[w.name] = new ort.Tensor('float32', this.slot(w.name).output, w.graphShape);
+    return out;
   }
 
-  memory(): { shared: number; experts: number; composed: number; scratch: number; buffers: number } {
+  async readOutput(name: string): Promise<Float32Array> {
+    return this.slot(name).output.slice();
+  }
+
+  memory(): ComposerMemory {
     let shared = 0;
     let experts = 0;
-    for (const s of this.slots.values()) shared += s.sharedT.byteLength;
-    for (const e of this.experts) for (const f of e.factors.values()) experts += f.a.byteLength + f.b.byteLength;
+    for (const s of this.slots.values()) shared += s.shared.byteLength;
+    for (const e of this.experts) for (const x of e.module.values()) experts += x.kind === 'delta' ? x.delta.byteLength : x.A.byteLength + x.B.byteLength;
     return { shared, experts, composed: shared, scratch: 0, buffers: 0 };
   }
-}
 
-/** out[i, o] += w · Σ_k B[o, k] A[k, i] (out is [in, out]); row of A outer so reads stay sequential. */
-function addScaledProduct(out: Float32Array, f: LowRankFactor, w: number, outDim: number, inDim: number): void {
-  const r = f.rank;
-  const wb = new Float64Array(outDim);
-  for (let k = 0; k < r; k++) {
-    for (let o = 0; o < outDim; o++) wb[o] = w * f.b[o * r + k]!;
-    const aRow = k * inDim;
-    for (let i = 0; i < inDim; i++) {
-      const a = f.a[aRow + i]!;
-      if (a === 0) continue;
-      const base = i * outDim;
-      for (let o = 0; o < outDim; o++) out[base + o] = out[base + o]! + wb[o]! * a;
-    }
+  sibling(): CpuComposer {
+    return new CpuComposer();
+  }
+
+  destroy(): void {
+    this.slots.clear();
+    this.experts = [];
+  }
+
+  private slot(name: string): Slot {
+    const s = this.slots.get(name);
+    if (!s) throw new ComposerError('UNKNOWN_WEIGHT', `no mergeable weight named ${name}`);
+    return s;
+  }
+
+  private toGraph(w: WeightInfo, hf: Float32Array): Float32Array {
+    return graphTransposes(w) ? transpose(hf, w.shape[0]!, w.shape[1]!) : hf.slice();
   }
 }

@@ -5,23 +5,37 @@ import { composeShader, composeShaderFlat, composeShaderFlat4, composeShaderFlat
 
 /** Which WGSL program composes a weight. */
 type Variant = 'tiled' | 'flat' | 'flat4' | 'flat-f16';
+import type { StoredShared } from '../../core/twin/index.ts';
+import type { WeightInfo } from '../../model/llama.ts';
+import type { DecoderIO } from '../../model/onnx/decoder.ts';
+import type { OrtModule, OrtTensor } from '../ort.ts';
+import { layoutFactor, layoutWeight } from './layout.ts';
 import {
   activeExperts,
   validateExperts,
   checkWeight,
   ComposerError,
   type ComposeOptions,
+  type Composer,
+  type ComposerExpert,
+  type ComposerMemory,
   type ComposerWeight,
-  type ExpertModule,
+  type LowRankFactor,
   type RoutingWeights,
 } from './types.ts';
+
+/** An expert's factors in the device layout, by weight name. */
+interface LayoutExpert {
+  id: string;
+  factors: Map<string, LowRankFactor>;
+}
 
 const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
 /** ORT reads the outputs as graph inputs and may copy them: STORAGE|COPY_SRC|COPY_DST. */
 const OUTPUT = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
 export type MemoryKind = 'shared' | 'experts' | 'composed' | 'scratch';
-export type MemoryReport = Record<MemoryKind, number> & { buffers: number };
+export type MemoryReport = ComposerMemory;
 
 interface WeightSlot {
   weight: Omit<ComposerWeight, 'shared'> & { dtype: SharedDtype };
@@ -57,11 +71,12 @@ function transpose<T extends Float32Array | Uint16Array | Int8Array>(src: T, row
   return dst;
 }
 
-export class GpuComposer {
+export class GpuComposer implements Composer {
   private readonly slots = new Map<string, WeightSlot>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly pending = new Map<string, Promise<GPUComputePipeline>>();
-  private experts: ExpertModule[] = [];
+  private experts: LayoutExpert[] = [];
+  private readonly weights = new Map<string, WeightInfo>();
   private lastKey: string | undefined;
   private readonly bytes = new Map<GPUBuffer, { kind: MemoryKind; size: number }>();
   private destroyed = false;
@@ -77,9 +92,15 @@ export class GpuComposer {
     readonly outputType: 'f32' | 'f16' = 'f32',
   ) {}
 
-  /** Uploads one weight's shared part and allocates its composed output. */
-  addWeight(w: ComposerWeight): void {
+  /** Uploads one weight's shared part (as stored: f16 and int8 stay packed) and allocates its composed output. */
+  addWeight(w: WeightInfo, stored: StoredShared): void {
     this.live();
+    if (this.weights.has(w.name)) throw new ComposerError('DUPLICATE', `weight ${w.name} was added twice`);
+    this.addLayoutWeight(layoutWeight(w, stored));
+    this.weights.set(w.name, w);
+  }
+
+  private addLayoutWeight(w: ComposerWeight): void {
     checkWeight(w);
     if (this.slots.has(w.name)) throw new ComposerError('DUPLICATE', `weight ${w.name} was added twice`);
     const n = w.outDim * w.inDim;
@@ -113,10 +134,10 @@ export class GpuComposer {
   }
 
   /** Replaces the set of experts (validated against every weight first: nothing changes on error). */
-  setExperts(experts: readonly ExpertModule[]): void {
+  setExperts(experts: readonly ComposerExpert[]): void {
     this.live();
-    validateExperts(experts, (n) => this.slots.get(n)?.weight);
-    this.experts = [...experts];
+    validateExperts(experts, (n) => this.weights.get(n));
+    this.experts = experts.map((e) => ({ id: e.id, factors: new Map([...e.module].map(([name, entry]) => [name, layoutFactor(entry, this.weights.get(name)!)])) }));
     for (const slot of this.slots.values()) this.rebuildFactors(slot);
     this.lastKey = undefined;
   }
@@ -192,6 +213,17 @@ export class GpuComposer {
     return [...this.slots.keys()];
   }
 
+  /** GPU buffers fed as they are: ORT reads them in place, compose() rewrites them. */
+  feeds(ort: OrtModule, io: DecoderIO): Record<string, OrtTensor> {
+    const out: Record<string, OrtTensor> = {};
+    for (const w of io.weightInputs) out[w.name] = ort.Tensor.fromGpuBuffer(this.output(w.name), { dataType: io.weightInputType, dims: w.graphShape });
+    return out;
+  }
+
+  sibling(): GpuComposer {
+    return new GpuComposer(this.device, this.kernel, this.outputType);
+  }
+
   /** Reads a composed weight back, transposed to [in, out] as on the GPU (tests, the CPU path, debugging). */
   async readOutput(name: string): Promise<Float32Array> {
     const src = this.output(name);
@@ -218,6 +250,7 @@ export class GpuComposer {
     for (const b of this.bytes.keys()) b.destroy();
     this.bytes.clear();
     this.slots.clear();
+    this.weights.clear();
     this.destroyed = true;
   }
 

@@ -1,5 +1,10 @@
-// What the composer takes in. Shapes follow the checkpoint (HF layout: a weight is [out, in]);
-// the composer owns the GPU layout ([in, out], what ORT's MatMul wants).
+// What composers take in and the interface they share. Inputs follow the checkpoint (HF layout: a
+// weight is [out, in]) and src/core/twin's types; each composer owns its output layout (the graph's:
+// [in, out] for MatMul weights, what ORT wants).
+import type { ExclusiveModule, StoredShared } from '../../core/twin/index.ts';
+import type { WeightInfo } from '../../model/llama.ts';
+import type { DecoderIO } from '../../model/onnx/decoder.ts';
+import type { OrtModule, OrtTensor } from '../ort.ts';
 
 export type SharedWeight =
   | { dtype: 'f32'; data: Float32Array }
@@ -15,22 +20,45 @@ export interface ComposerWeight {
   shared: SharedWeight;
 }
 
-/** One expert's low-rank delta for one weight: ΔW = B·A, B [out, r], A [r, in], row-major. */
+/** One expert's low-rank delta for one weight in the composer's device layout: ΔW = B·A, B [out, r], A [r, in], row-major. */
 export interface LowRankFactor {
   rank: number;
   a: Float32Array;
   b: Float32Array;
 }
 
-/** An exclusive module: weights it has no factor for are unchanged by it. */
-export interface ExpertModule {
-  id: string;
-  factors: ReadonlyMap<string, LowRankFactor>;
+/** An expert as composers take it: the one module type of src/core/twin (checkpoint orientation). */
+export interface ComposerExpert {
+  readonly id: string;
+  readonly module: ExclusiveModule;
 }
 
-/** A 1-D delta (a norm gain) is exactly a rank-1 factor with A = [1]: B = delta as [n, 1]. */
-export function vectorDeltaAsFactor(delta: Float32Array): LowRankFactor {
-  return { rank: 1, a: new Float32Array([1]), b: delta };
+/** Bytes a composer holds, by purpose, and how many GPU buffers (0 on the CPU). */
+export type ComposerMemory = { shared: number; experts: number; composed: number; scratch: number; buffers: number };
+
+/**
+ * Composes W = dequant(W_shared) + Σ_t w_t·E_t for every mergeable weight into outputs in the
+ * graph's layout, which the ORT session reads as weight inputs. Two implementations: GpuComposer
+ * (WGSL, GPU buffers fed in place) and CpuComposer (TypeScript, CPU tensors for WASM / Node).
+ */
+export interface Composer {
+  /** Adds one weight's shared part (as stored in the bundle) and allocates its composed output. */
+  addWeight(w: WeightInfo, shared: StoredShared): void;
+  /** Replaces the set of experts; validated against every weight first, nothing changes on error. */
+  setExperts(experts: readonly ComposerExpert[]): void;
+  readonly expertIds: string[];
+  /** Composes for these routing weights; false (and nothing done) when that routing is already composed. */
+  compose(routing: RoutingWeights, options?: ComposeOptions): Promise<boolean>;
+  /** Replaces one composed weight (graph layout) until the next compose: e.g. an expert's own full weights. */
+  overwrite(name: string, graphLayout: Float32Array): void;
+  /** Graph feeds wrapping the composed outputs (compose updates them in place). */
+  feeds(ort: OrtModule, io: DecoderIO): Record<string, OrtTensor>;
+  /** The composed weight in graph layout, read back (tests, checks). */
+  readOutput(name: string): Promise<Float32Array>;
+  memory(): ComposerMemory;
+  /** An empty composer of the same kind and settings (e.g. the router's shared-only copy). */
+  sibling(): Composer;
+  destroy(): void;
 }
 
 export type RoutingWeights = ReadonlyMap<string, number>;
@@ -77,16 +105,23 @@ export function activeExperts(routing: RoutingWeights, known: readonly string[],
   return { active, key };
 }
 
-/** Checks a set of experts against the composer's weights before anything changes: unique ids, known weights, fitting factors. */
-export function validateExperts(experts: readonly ExpertModule[], shapeOf: (name: string) => { outDim: number; inDim: number } | undefined): void {
+/** Checks a set of experts against the model's weights before anything changes: unique ids, known weights, matching shapes. */
+export function validateExperts(experts: readonly ComposerExpert[], weightOf: (name: string) => WeightInfo | undefined): void {
   const ids = new Set<string>();
   for (const e of experts) {
     if (ids.has(e.id)) throw new ComposerError('DUPLICATE', `expert "${e.id}" is listed twice`);
     ids.add(e.id);
-    for (const [name, f] of e.factors) {
-      const s = shapeOf(name);
-      if (!s) throw new ComposerError('UNKNOWN_WEIGHT', `expert "${e.id}" has a factor for ${name}, which is not a mergeable weight of this model`);
-      checkFactor(e.id, { name, outDim: s.outDim, inDim: s.inDim, shared: { dtype: 'f32', data: new Float32Array(0) } }, f);
+    for (const [name, entry] of e.module) {
+      const w = weightOf(name);
+      if (!w) throw new ComposerError('UNKNOWN_WEIGHT', `expert "${e.id}" has a factor for ${name}, which is not a mergeable weight of this model`);
+      const ok =
+        entry.kind === 'delta'
+          ? entry.shape.length === w.shape.length && entry.shape.every((d, i) => d === w.shape[i]) && entry.delta.length === entry.shape.reduce((a, b) => a * b, 1)
+          : w.shape.length === 2 && entry.rows === w.shape[0] && entry.cols === w.shape[1] && Number.isInteger(entry.rank) && entry.rank > 0 && entry.A.length === entry.rank * entry.cols && entry.B.length === entry.rows * entry.rank;
+      if (!ok) {
+        const got = entry.kind === 'delta' ? `delta [${entry.shape}]` : `factors A ${entry.A.length} values / B ${entry.B.length} values at rank ${entry.rank} for [${entry.rows}, ${entry.cols}]`;
+        throw new ComposerError('SHAPE_MISMATCH', `expert "${e.id}", ${name}: ${got} do not fit the weight's [${w.shape}]`);
+      }
     }
   }
 }

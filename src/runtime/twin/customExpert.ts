@@ -2,13 +2,11 @@
 // naming the file (and tensor). Two formats: our expert file (W.A / W.B / W.delta safetensors) and a
 // PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors), which was trained on the
 // BASE model: it joins as E = s·B·A − D, D being the bundle's base delta (shared − base).
-import type { ExclusiveEntry } from '../../core/merge/exclusive.ts';
+import { moduleFromTensors, type ExclusiveEntry, type ExclusiveModule } from '../../core/twin/index.ts';
 import { importLora, parseAdapterConfig, subtractBaseDelta, type Factors } from '../../core/peft/index.ts';
 import { decodeSafetensors, toFloat32, type Tensor } from '../../core/safetensors/index.ts';
 import type { F32Tensor } from '../../core/tensor/tensor.ts';
 import type { WeightInfo } from '../../model/llama.ts';
-import type { ExpertModule } from '../composer/types.ts';
-import { parseModule, toExpertModule } from './bundleModel.ts';
 
 export interface DroppedFileData {
   name: string;
@@ -21,9 +19,8 @@ export interface InspectedModule {
   bytes: number;
   tensors: number;
   suggestions: { name: string; description: string; examplePrompts: string[] };
-  /** Checkpoint-named entries (before orientation for the composer). */
-  entries: Map<string, ExclusiveEntry>;
-  toModule(id: string): ExpertModule;
+  /** The expert's module, checked against the model's shapes. */
+  module: ExclusiveModule;
 }
 
 /** A dropped file is unusable; the message names the file (and tensor). */
@@ -148,8 +145,7 @@ export function inspectExpertFiles(files: readonly DroppedFileData[], weights: r
         description: examples.description ?? metadata.description ?? `PEFT LoRA adapter, rank ${rank}, ${imported.modules.length} modules`,
         examplePrompts: examples.prompts.length ? examples.prompts : metaPrompts(metadata),
       },
-      entries,
-      toModule: (id) => toExpertModule(id, entries, weights),
+      module: entries,
     };
   }
 
@@ -157,7 +153,12 @@ export function inspectExpertFiles(files: readonly DroppedFileData[], weights: r
   const file = weightsFiles[0]!;
   const { tensors, metadata } = decode(file);
   if ([...tensors.keys()].some((k) => /\.lora_[AB]\b/.test(k))) fail(file.name, 'looks like a PEFT LoRA adapter: drop its adapter_config.json together with it');
-  const entries = parseModule(file.name, f32(file.name, tensors), weights);
+  let entries: ExclusiveModule;
+  try {
+    entries = moduleFromTensors(f32(file.name, tensors), shapes);
+  } catch (e) {
+    fail(file.name, e instanceof Error ? e.message : String(e), (e as { tensor?: string }).tensor);
+  }
   if (entries.size === 0) fail(file.name, 'contains no expert tensors (<weight>.A / .B / .delta)');
   const rank = Math.max(0, ...[...entries.values()].map((e) => (e.kind === 'lowrank' ? e.rank : 0)));
   return {
@@ -170,7 +171,6 @@ export function inspectExpertFiles(files: readonly DroppedFileData[], weights: r
       description: examples.description ?? metadata.description ?? '',
       examplePrompts: examples.prompts.length ? examples.prompts : metaPrompts(metadata),
     },
-    entries,
-    toModule: (id) => toExpertModule(id, entries, weights),
+    module: entries,
   };
 }

@@ -1,0 +1,50 @@
+// Opens a TwinSession in the browser (the worker): probe WebGPU, create one device for the
+// composer's WGSL and onnxruntime-web, fetch the bundle (sizes and sha256 checked), pick the
+// composer (GpuComposer on WebGPU, CpuComposer on WASM) and the engine.
+import { probeBackend, type BackendInfo, type BackendPreference } from '../backendProbe.ts';
+import { createBrowserEngine, createWebGpuDevice } from '../browser.ts';
+import { loadBundle } from '../bundleLoader.ts';
+import { CpuComposer } from '../composer/cpuComposer.ts';
+import { GpuComposer } from '../composer/gpuComposer.ts';
+import { trackBuffers } from '../gpuBufferTracker.ts';
+import { SessionError, TwinSession, type SessionProgress } from './session.ts';
+
+export async function openBrowserSession(url: string, preference: BackendPreference, onProgress: (p: SessionProgress) => void): Promise<TwinSession> {
+  const probed = await probeBackend(preference);
+  // Full fine-tuned weights are fetched on demand (compare view), not at load.
+  const bundle = await loadBundle(url, { onProgress, only: (f) => !f.path.endsWith('.full.safetensors') });
+  let backend: BackendInfo = probed;
+  let device: GPUDevice | undefined;
+  let f16 = false;
+  if (probed.kind === 'webgpu') {
+    try {
+      const ctx = await createWebGpuDevice();
+      device = ctx.device;
+      f16 = ctx.f16;
+    } catch (e) {
+      backend = { kind: 'wasm', reason: `WebGPU device could not be created (${e instanceof Error ? e.message : String(e)}).`, threads: 1 };
+    }
+  }
+  // With shader-f16 the composer writes half-precision weights (half the bytes) for a graph whose
+  // weight inputs are float16. Software adapters (SwiftShader) pay dearly for workgroup barriers:
+  // the flat kernel there.
+  const weightInputType = device && f16 ? 'float16' : 'float32';
+  const kernel = probed.kind === 'webgpu' && probed.isSoftware ? 'flat' : 'tiled';
+  const wasmPaths = new URL('/ort/', self.location.href).href;
+  return TwinSession.create({
+    bundle,
+    backend,
+    weightInputType,
+    device,
+    ...(device ? { liveBuffers: trackBuffers(device) } : {}),
+    createComposer: () => (device ? new GpuComposer(device, kernel, weightInputType === 'float16' ? 'f16' : 'f32') : new CpuComposer()),
+    createEngine: (spec, graph) => createBrowserEngine(spec, graph, device ? { kind: 'webgpu', device } : { kind: 'wasm', threads: backend.kind === 'wasm' ? backend.threads : 1 }, { wasmPaths }),
+    fetchFile: async (path) => {
+      const loaded = await loadBundle(url, { only: (f) => f.path === path });
+      const bytes = loaded.files.get(path);
+      if (!bytes) throw new SessionError('BUNDLE', `${path} is not listed in the bundle manifest`, path);
+      return bytes;
+    },
+    onProgress,
+  });
+}

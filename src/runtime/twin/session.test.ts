@@ -1,0 +1,108 @@
+// A whole Twin-Merging session in Node on the demo bundle (models/bundle), with the CPU composer and
+// onnxruntime-web's WASM build: route each fixture prompt, compose, generate; the answers must be the
+// fine-tuned experts' own (models/fixtures, PyTorch greedy). Then add the PEFT adapter the zoo ships
+// (models/adapters/caesar), use it, remove it, and check the router is restored bit for bit.
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routerToTensors, type RouterModel } from '../../core/router/index.ts';
+import { fileFetch, folderUrl } from '../../node/fileFetch.ts';
+import { loadBundle } from '../bundleLoader.ts';
+import { CpuComposer } from '../composer/cpuComposer.ts';
+import { createNodeEngine, loadNodeOrt } from '../node/session.ts';
+import { TwinSession } from './session.ts';
+
+const BUNDLE = resolve('models/bundle');
+const FIX = resolve('models/fixtures');
+const SETTINGS = { temperature: 0, topK: 0, topP: 1, maxNewTokens: 32, seed: 0, routingTemperature: 1, routingTopK: 0 };
+
+interface Generation {
+  task: string;
+  prompt: string;
+  text: string;
+  min_top2_logit_margin: number;
+}
+const fixture = async (name: string): Promise<Generation[]> => (JSON.parse(await readFile(resolve(FIX, `generations_${name}.json`), 'utf8')) as { generations: Generation[] }).generations;
+
+/** Every parameter of a router, as bytes: equal arrays ⇔ the same router bit for bit. */
+function routerBytes(m: RouterModel): Record<string, number[]> {
+  const { tensors, metadata } = routerToTensors(m);
+  const out: Record<string, number[]> = { metadata: [...new TextEncoder().encode(JSON.stringify(metadata))] };
+  for (const [k, t] of tensors) out[k] = [...new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)];
+  return out;
+}
+
+describe('TwinSession in Node (CPU composer, WASM engine)', () => {
+  let session: TwinSession;
+  const ask = (text: string) => session.generate([{ role: 'user', content: text }], SETTINGS, { kind: 'twin' }, () => undefined, new AbortController().signal);
+
+  beforeAll(async () => {
+    const url = folderUrl(BUNDLE);
+    const bundle = await loadBundle(url, { fetch: fileFetch, only: (f) => !f.path.endsWith('.full.safetensors') });
+    const ort = await loadNodeOrt('wasm');
+    session = await TwinSession.create({
+      bundle,
+      backend: { kind: 'wasm', reason: 'Node test', threads: 1 },
+      createComposer: () => new CpuComposer(),
+      createEngine: async (spec, graph) => ({ ort, engine: await createNodeEngine(spec, graph, { backend: 'wasm' }) }),
+      fetchFile: async (path) => (await loadBundle(url, { fetch: fileFetch, only: (f) => f.path === path })).files.get(path)!,
+    });
+  }, 120_000);
+  afterAll(async () => session?.dispose());
+
+  it('routes each task to its expert and answers as the fine-tuned expert does', async () => {
+    let n = 0;
+    for (const expert of ['add', 'reverse', 'sort', 'upper']) {
+      for (const g of (await fixture(`expert_${expert}`)).filter((x) => x.task === expert)) {
+        const r = await ask(g.prompt);
+        const top = Object.entries(r.routing).sort((a, b) => b[1] - a[1])[0]!;
+        expect(top[0], g.prompt).toBe(expert);
+        expect(top[1]).toBeGreaterThan(0.9);
+        expect(r.text.trim(), g.prompt).toBe(g.text.trim());
+        expect(r.timings.generatedTokens).toBeGreaterThan(0);
+        n++;
+      }
+    }
+    console.log(`${n} fixture prompts answered as the experts do`);
+    expect(n).toBeGreaterThanOrEqual(8);
+  }, 120_000);
+
+  it('the compare variants: the expert’s own full weights give the fixture answer; the static merge differs', async () => {
+    const g = (await fixture('expert_reverse')).find((x) => x.task === 'reverse')!;
+    const own = await session.generate([{ role: 'user', content: g.prompt }], SETTINGS, { kind: 'expert', expertId: 'reverse' }, () => undefined, new AbortController().signal);
+    expect(own.text.trim()).toBe(g.text.trim());
+    const stat = await session.generate([{ role: 'user', content: g.prompt }], SETTINGS, { kind: 'static' }, () => undefined, new AbortController().signal);
+    expect(stat.routing).toEqual({});
+    expect(stat.text.trim()).not.toBe(g.text.trim());
+  }, 60_000);
+
+  it('adds the PEFT adapter (caesar), routes to it and answers like base + adapter; removing it restores the router bit for bit', async () => {
+    const before = routerBytes(session.routerModel());
+    const dir = resolve('models/adapters/caesar');
+    const files = await Promise.all(['adapter_config.json', 'adapter_model.safetensors'].map(async (name) => ({ name, bytes: new Uint8Array(await readFile(resolve(dir, name))) })));
+    const examples = (JSON.parse(await readFile(resolve('models/data/caesar/examples.json'), 'utf8')) as { prompts: string[] }).prompts;
+    const inspected = session.inspect(files);
+    expect(inspected.format).toBe('peft');
+    const memBefore = session.memory().experts;
+    await session.addExpert({ id: 'caesar', name: 'Caesar shift', description: '', examplePrompts: examples.slice(0, 32), files });
+    expect(session.listExperts().map((e) => e.id)).toEqual(['add', 'reverse', 'sort', 'upper', 'caesar']);
+    expect(session.memory().experts).toBeGreaterThan(memBefore);
+    const gens = (await fixture('base_adapter_caesar')).filter((x) => x.task === 'caesar');
+    let same = 0;
+    for (const g of gens) {
+      const r = await ask(g.prompt);
+      expect(Object.entries(r.routing).sort((a, b) => b[1] - a[1])[0]![0], g.prompt).toBe('caesar');
+      if (r.text.trim() === g.text.trim()) same++;
+    }
+    // D = shared - base is stored at rank ≤ 64 (99.99% energy), so base + adapter is very nearly, not exactly, rebuilt.
+    console.log(`caesar: ${same}/${gens.length} answers equal base + adapter's`);
+    expect(same / gens.length).toBeGreaterThanOrEqual(0.9);
+    // A bad file changes nothing.
+    await expect(session.addExpert({ id: 'bad', name: 'bad', description: '', examplePrompts: examples.slice(0, 4), files: [{ name: 'x.safetensors', bytes: new Uint8Array(7) }] })).rejects.toThrow(/x\.safetensors/);
+    expect(session.listExperts().length).toBe(5);
+    session.removeExpert('caesar');
+    expect(session.listExperts().map((e) => e.id)).toEqual(['add', 'reverse', 'sort', 'upper']);
+    expect(routerBytes(session.routerModel())).toEqual(before);
+    expect(() => session.removeExpert('add')).toThrow(/part of the bundle/);
+  }, 180_000);
+});
