@@ -9,7 +9,7 @@ import { createMerger } from '../../core/merge/index.ts';
 import { parseModelConfig } from '../../model/config.ts';
 import { expectedTensors, type WeightInfo } from '../../model/llama.ts';
 import { randomCheckpoint } from '../../model/random.ts';
-import { tinyConfig } from '../../runtime/node/testUtil.ts';
+import { tinyConfig } from '../../testing/tinyModel.ts';
 import { chooseBest, exactMatch, normalizedScores, quantizeRouting, selectionScore } from './score.ts';
 import { buildTwin, composeTensorCpu, fullExpertBytes, type ExclusiveModule, type RankPolicy } from '../../core/twin/index.ts';
 import type { Weights } from './runner.ts';

@@ -2,137 +2,29 @@
 // expert, static merges, and Twin-Merging at several ranks/budgets and lambdas with oracle and
 // learned routing; lambda (and the budget allocation's objective) chosen on the val split only;
 // plus the shipped bundle, evaluated from its files. See docs/eval.md.
-import { readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { createMerger, type Merger } from '../../core/merge/index.ts';
 import { buildTwin, composeTensorCpu, dequantShared, fullExpertBytes, policyId, policyLabel, readBundle, sharedBytes, type BuiltExpert, type ExclusiveModule, type RankPolicy, type TwinBuild, type TwinSource } from '../../core/twin/index.ts';
 import { argmax, evaluateRouter, routeWeights, trainRouter, type LabeledFeatures, type RouterModel } from '../../core/router/index.ts';
-import { parseModelConfig, type ModelSpec } from '../../model/config.ts';
-import type { WeightInfo } from '../../model/llama.ts';
+import { parseModelConfig } from '../../model/config.ts';
 import { buildDecoderGraph, type DecoderGraph } from '../../model/onnx/decoder.ts';
 import { loadTokenizerDir } from '../../runtime/node/tokenizer.ts';
 import { loadBundle } from '../../runtime/bundleLoader.ts';
 import { fileFetch, folderUrl } from '../../node/fileFetch.ts';
 import type { Tokenizer } from '../../runtime/tokenizer.ts';
-import { Progress } from '../progress.ts';
-import { loadPackConfig, type PackConfig } from '../pack/config.ts';
-import { foldLoraAdapter } from '../pack/lora.ts';
+import { loadPackConfig } from '../pack/config.ts';
 import { readSplit } from '../pack/data.ts';
 import { routerJobs, routerTrainOptions } from '../pack/router.ts';
-import { openBase, openExpert, readFinite, type WeightSource } from '../pack/sources.ts';
 import type { EvalConfig } from './config.ts';
 import { Runner, type Example, type Job, type Split, type Weights } from './runner.ts';
 import { chooseBest, normalizedScores, quantizeRouting, selectionScore, taskScore, type TaskScore } from './score.ts';
 
+import type { EvalResults, SelectionRow, VariantBytes, VariantResult } from './results.ts';
+import { eosIds, loadZoo } from './zoo.ts';
+
 export const EVAL_VERSION = 'twinmerge eval 0.1.0';
 
-export type VariantKind = 'base' | 'expert' | 'static' | 'twin' | 'bundle';
-
-export interface VariantBytes {
-  /** The shared model as stored (0 for the experts row: each task has its own full model). */
-  shared: number;
-  /** Mean bytes of one expert's exclusive module (a full model for the experts row). */
-  exclusivePerExpert: number;
-  /** exclusivePerExpert / one full expert's bytes at the exclusive dtype. */
-  exclusiveShare: number;
-  /** Everything the variant needs for all tasks. */
-  total: number;
-}
-
-export interface VariantResult {
-  id: string;
-  kind: VariantKind;
-  label: string;
-  routing?: 'oracle' | 'learned';
-  lambda?: number;
-  policy?: string;
-  /** How lambda was set: 'val' (chosen on the val split), 'fixed' (a testLambdas value; the budget objective still chosen on val), 'manifest' (the bundle). */
-  chosen?: 'val' | 'fixed' | 'manifest';
-  scores: Record<string, TaskScore>;
-  emAverage: number;
-  normalized: Record<string, number | null>;
-  normalizedAverage: number | null;
-  bytes: VariantBytes;
-  ranks?: { max: number; mean: number };
-  routerTestAccuracy?: number;
-}
-
-export interface SelectionRow {
-  group: string;
-  policy: string;
-  lambda: number;
-  valEm: Record<string, number>;
-  score: number;
-  exclusiveShare: number;
-}
-
-export interface EvalResults {
-  createdBy: string;
-  config: Record<string, unknown>;
-  tasks: string[];
-  examples: { test: Record<string, number>; val: Record<string, number> };
-  fullExpertBytes: number;
-  /** expert id → task → test EM (every expert on every task when crossTask). */
-  expertMatrix: Record<string, Record<string, number>>;
-  /** Each expert's EM on its own task: the normalization (test) and the selection's reference (val). */
-  upperBound: { test: Record<string, number>; val: Record<string, number> };
-  variants: VariantResult[];
-  selection: { rows: SelectionRow[]; chosen: { group: string; policy: string; lambda: number; score: number }[]; criterion: string };
-  recommended: { group: string; policy: string; lambda: number; valScore: number; exclusiveShare: number } | null;
-  routers: { lambda: number; accuracy: { train: number; val: number; test: number }; bestEpoch: number }[];
-  bundle: null | {
-    path: string;
-    merge: unknown;
-    rankPolicy: string;
-    maxRank: number;
-    exclusiveShare: number;
-    routerTestAccuracy: number;
-    acceptance: { normalizedAverage: number | null; exclusiveShare: number; routerTestAccuracy: number; pass: { score95: boolean; share25: boolean; router99: boolean } };
-  };
-  timing: { seconds: number; generations: number; msPerGeneration: number; composeSeconds: number; featureSeconds: number; svdSeconds: number };
-}
-
-interface Zoo {
-  spec: ModelSpec;
-  weights: WeightInfo[];
-  base: Weights;
-  experts: Weights[];
-}
-
-async function readAllWeights(src: WeightSource, weights: readonly WeightInfo[]): Promise<Weights> {
-  const m: Weights = new Map();
-  for (const w of weights) m.set(w.name, await readFinite(src, w.name));
-  return m;
-}
-
-async function loadZoo(pack: PackConfig): Promise<Zoo> {
-  const base = await openBase(pack.base);
-  const opened: WeightSource[] = [];
-  try {
-    const experts: Weights[] = [];
-    for (const e of pack.experts) {
-      const src = await openExpert(e.id, e.path, base, foldLoraAdapter);
-      opened.push(src);
-      experts.push(await readAllWeights(src, base.weights));
-    }
-    return { spec: base.spec, weights: base.weights, base: await readAllWeights(base, base.weights), experts };
-  } finally {
-    for (const s of opened) await s.close();
-    await base.close();
-  }
-}
-
-/** EOS ids: config.json's plus generation_config.json's (the zoo stops at <|im_end|> or <|endoftext|>). */
-async function eosIds(dir: string, spec: ModelSpec): Promise<number[]> {
-  const ids = new Set(spec.eosTokenIds);
-  try {
-    const g = JSON.parse(await readFile(join(dir, 'generation_config.json'), 'utf8')) as { eos_token_id?: number | number[] };
-    for (const x of [g.eos_token_id ?? []].flat()) ids.add(x);
-  } catch {
-    /* no generation_config.json */
-  }
-  return [...ids];
-}
+export type { EvalResults, SelectionRow, VariantBytes, VariantKind, VariantResult } from './results.ts';
 
 function oneHot(t: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => (i === t ? 1 : 0));
@@ -187,7 +79,7 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
   log(`eval: ${spec.family} hidden ${spec.hiddenSize} × ${spec.numLayers} layers, ${T} tasks (${tasks.join(', ')}), shared ${sharedDtype}, exclusive ${exDtype}, backend ${cfg.backend}`);
 
   const tokenizer: Tokenizer = await loadTokenizerDir(pack.base);
-  const eos = await eosIds(pack.base, spec);
+  const eos = await eosIds(pack.base, spec, tokenizer);
   const graph: DecoderGraph = buildDecoderGraph(spec, { weights: 'inputs', hiddenStateOutput: true, logits: 'last' });
   const runner = await Runner.create(spec, graph, tokenizer, eos, cfg.backend, cfg.threads);
   try {
@@ -277,7 +169,6 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
     // ---- Twin-Merging: exactly what pack would ship for each lambda and rank policy
     const twinMerger = (lambda: number): Merger => createMerger(pack.merge.method, { ...pack.merge.params, lambda });
     const factory = async (lambda: number): Promise<{ shared: Weights }> => twin(twinMerger(lambda), null);
-    const build = async (lambda: number, policy: RankPolicy): Promise<BuiltExpert[]> => (await twin(twinMerger(lambda), policy)).experts;
     const bytesOf = (mods: readonly BuiltExpert[]): VariantBytes => {
       const per = mods.reduce((s, m) => s + m.bytes, 0) / mods.length;
       return { shared: shBytes, exclusivePerExpert: per, exclusiveShare: per / fullBytes, total: shBytes + T * per };

@@ -1,5 +1,5 @@
 // eval.json → eval.md (tables) and eval.svg (normalized score vs bytes per expert), written by hand.
-import type { EvalResults, VariantResult } from './eval.ts';
+import type { EvalResults, VariantResult } from './results.ts';
 
 const pct = (x: number | null | undefined, d = 1): string => (x === null || x === undefined || Number.isNaN(x) ? 'n/a' : (100 * x).toFixed(d));
 const num = (x: number | null | undefined, d = 1): string => (x === null || x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(d));

@@ -1,0 +1,68 @@
+// What `twinmerge eval` writes to docs/results/eval.json (rendered by report.ts).
+import type { TaskScore } from './score.ts';
+
+export type VariantKind = 'base' | 'expert' | 'static' | 'twin' | 'bundle';
+
+export interface VariantBytes {
+  /** The shared model as stored (0 for the experts row: each task has its own full model). */
+  shared: number;
+  /** Mean bytes of one expert's exclusive module (a full model for the experts row). */
+  exclusivePerExpert: number;
+  /** exclusivePerExpert / one full expert's bytes at the exclusive dtype. */
+  exclusiveShare: number;
+  /** Everything the variant needs for all tasks. */
+  total: number;
+}
+
+export interface VariantResult {
+  id: string;
+  kind: VariantKind;
+  label: string;
+  routing?: 'oracle' | 'learned';
+  lambda?: number;
+  policy?: string;
+  /** How lambda was set: 'val' (chosen on the val split), 'fixed' (a testLambdas value; the budget objective still chosen on val), 'manifest' (the bundle). */
+  chosen?: 'val' | 'fixed' | 'manifest';
+  scores: Record<string, TaskScore>;
+  emAverage: number;
+  normalized: Record<string, number | null>;
+  normalizedAverage: number | null;
+  bytes: VariantBytes;
+  ranks?: { max: number; mean: number };
+  routerTestAccuracy?: number;
+}
+
+export interface SelectionRow {
+  group: string;
+  policy: string;
+  lambda: number;
+  valEm: Record<string, number>;
+  score: number;
+  exclusiveShare: number;
+}
+
+export interface EvalResults {
+  createdBy: string;
+  config: Record<string, unknown>;
+  tasks: string[];
+  examples: { test: Record<string, number>; val: Record<string, number> };
+  fullExpertBytes: number;
+  /** expert id → task → test EM (every expert on every task when crossTask). */
+  expertMatrix: Record<string, Record<string, number>>;
+  /** Each expert's EM on its own task: the normalization (test) and the selection's reference (val). */
+  upperBound: { test: Record<string, number>; val: Record<string, number> };
+  variants: VariantResult[];
+  selection: { rows: SelectionRow[]; chosen: { group: string; policy: string; lambda: number; score: number }[]; criterion: string };
+  recommended: { group: string; policy: string; lambda: number; valScore: number; exclusiveShare: number } | null;
+  routers: { lambda: number; accuracy: { train: number; val: number; test: number }; bestEpoch: number }[];
+  bundle: null | {
+    path: string;
+    merge: unknown;
+    rankPolicy: string;
+    maxRank: number;
+    exclusiveShare: number;
+    routerTestAccuracy: number;
+    acceptance: { normalizedAverage: number | null; exclusiveShare: number; routerTestAccuracy: number; pass: { score95: boolean; share25: boolean; router99: boolean } };
+  };
+  timing: { seconds: number; generations: number; msPerGeneration: number; composeSeconds: number; featureSeconds: number; svdSeconds: number };
+}
