@@ -59,9 +59,3 @@ export async function probeBackend(preference: BackendPreference = 'auto'): Prom
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
   };
 }
-
-/** One line for the status bar. */
-export function describeBackend(b: BackendInfo): string {
-  if (b.kind === 'webgpu') return `WebGPU · ${b.adapterName}${b.isSoftware ? ' (software)' : ''}`;
-  return `WASM · ${b.threads} thread${b.threads === 1 ? '' : 's'}`;
-}

@@ -143,7 +143,7 @@ async function handle(req: WorkerRequest): Promise<void> {
     }
     case 'inspect-expert': {
       const m = need().inspect(req.files);
-      return reply({ id: req.id, type: 'inspected', expert: { format: m.format, rank: m.rank, bytes: m.bytes, tensors: m.tensors, id: '', ...m.suggestions } });
+      return reply({ id: req.id, type: 'inspected', expert: { format: m.format, rank: m.rank, bytes: m.bytes, tensors: m.tensors, id: '', warnings: m.warnings, ...m.suggestions } });
     }
     case 'add-expert': {
       const s = need();

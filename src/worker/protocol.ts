@@ -3,6 +3,7 @@
 // routing, tokens) and then exactly one final message (a result or an error).
 import type { BackendInfo, BackendPreference } from '../runtime/backendProbe.ts';
 import type { LoadProgress } from '../runtime/bundleLoader.ts';
+import type { SessionExpert, SessionMemory } from '../runtime/twin/session.ts';
 
 export type { BackendInfo, BackendPreference };
 
@@ -44,21 +45,11 @@ export const DEFAULT_SETTINGS: GenerationSettings = {
 /** Which weights answer: the per-message composition, one expert's own fine-tuned weights, or the shared merge alone. */
 export type Variant = { kind: 'twin' } | { kind: 'expert'; expertId: string } | { kind: 'static' };
 
-export interface ExpertInfo {
-  id: string;
-  name: string;
-  description: string;
-  rank: number;
-  bytes: number;
-  /** Shipped in the bundle, or added by the user in this browser. */
-  origin: 'bundle' | 'custom';
-  /** What the file was: twinmerge expert module or PEFT LoRA adapter. */
-  format: 'twinmerge' | 'peft';
-  enabled: boolean;
-  examplePrompts: string[];
+/** An expert as the UI sees it: the session's expert without its weights. */
+export type ExpertInfo = Omit<SessionExpert, 'module' | 'cls' | 'fullWeightsFile'> & {
   /** The bundle ships this expert's own full weights (compare view). */
   hasFullWeights: boolean;
-}
+};
 
 export interface Timings {
   routeMs: number;
@@ -70,17 +61,7 @@ export interface Timings {
   generatedTokens: number;
 }
 
-export interface MemoryReport {
-  shared: number;
-  composed: number;
-  experts: number;
-  kvCache: number;
-  /** The composer's own GPU buffers. */
-  buffers: number;
-  /** Every live buffer on the device (the composer's and onnxruntime's), and their bytes. */
-  deviceBuffers: number;
-  deviceBytes: number;
-}
+export type MemoryReport = SessionMemory;
 
 export interface BundleInfo {
   url: string;
@@ -109,6 +90,8 @@ export interface InspectedExpert {
   examplePrompts: string[];
   /** The weights the expert changes. */
   tensors: number;
+  /** Shown with the expert before it is added (e.g. a PEFT flag that was ignored). */
+  warnings: string[];
 }
 
 /**

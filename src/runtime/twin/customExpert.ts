@@ -21,6 +21,8 @@ export interface InspectedModule {
   suggestions: { name: string; description: string; examplePrompts: string[] };
   /** The expert's module, checked against the model's shapes. */
   module: ExclusiveModule;
+  /** Things the user should know that do not stop the import (e.g. a PEFT flag that was ignored). */
+  warnings: string[];
 }
 
 /** A dropped file is unusable; the message names the file (and tensor). */
@@ -146,6 +148,7 @@ export function inspectExpertFiles(files: readonly DroppedFileData[], weights: r
         examplePrompts: examples.prompts.length ? examples.prompts : metaPrompts(metadata),
       },
       module: entries,
+      warnings: imported.warnings,
     };
   }
 
@@ -172,5 +175,6 @@ export function inspectExpertFiles(files: readonly DroppedFileData[], weights: r
       examplePrompts: examples.prompts.length ? examples.prompts : metaPrompts(metadata),
     },
     module: entries,
+    warnings: [],
   };
 }

@@ -11,7 +11,9 @@ export interface SessionExpert {
   description: string;
   rank: number;
   bytes: number;
+  /** Shipped in the bundle, or added by the user in this browser. */
   origin: 'bundle' | 'custom';
+  /** What the file was: twinmerge expert module or PEFT LoRA adapter. */
   format: 'twinmerge' | 'peft';
   enabled: boolean;
   examplePrompts: string[];

@@ -83,6 +83,12 @@ describe('TwinSession in Node (CPU composer, WASM engine)', () => {
     const examples = (JSON.parse(await readFile(resolve('models/data/caesar/examples.json'), 'utf8')) as { prompts: string[] }).prompts;
     const inspected = session.inspect(files);
     expect(inspected.format).toBe('peft');
+    expect(inspected.warnings).toEqual([]);
+    // fan_in_fan_out on Linear targets is ignored as PEFT does, and the user is told.
+    const flagged = JSON.stringify({ ...JSON.parse(new TextDecoder().decode(files[0]!.bytes)), fan_in_fan_out: true });
+    const withFlag = session.inspect([{ name: 'adapter_config.json', bytes: new TextEncoder().encode(flagged) }, files[1]!]);
+    expect(withFlag.warnings.join(' ')).toMatch(/fan_in_fan_out/);
+    expect(withFlag.module).toEqual(inspected.module);
     const memBefore = session.memory().experts;
     await session.addExpert({ id: 'caesar', name: 'Caesar shift', description: '', examplePrompts: examples.slice(0, 32), files });
     expect(session.listExperts().map((e) => e.id)).toEqual(['add', 'reverse', 'sort', 'upper', 'caesar']);

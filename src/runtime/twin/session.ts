@@ -45,12 +45,15 @@ export interface TurnResult {
 export type SessionStage = LoadProgress['stage'] | 'upload' | 'session' | 'tokenizer';
 export type SessionProgress = Omit<LoadProgress, 'stage'> & { stage: SessionStage };
 
+/** Bytes the session holds, by purpose. */
 export interface SessionMemory {
   shared: number;
   composed: number;
   experts: number;
   kvCache: number;
+  /** The composer's own GPU buffers. */
   buffers: number;
+  /** Every live buffer on the device (the composer's and onnxruntime's), and their bytes. */
   deviceBuffers: number;
   deviceBytes: number;
 }

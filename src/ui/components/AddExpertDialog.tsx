@@ -51,6 +51,11 @@ export function AddExpertDialog({ inspected, takenIds, onCancel, onConfirm }: Pr
         <p className="muted">
           {inspected.format === 'peft' ? 'PEFT LoRA adapter' : 'twinmerge expert'} · rank {inspected.rank} · {inspected.tensors} weights · checked against this model&apos;s shapes.
         </p>
+        {inspected.warnings.map((w) => (
+          <p key={w} className="warning" role="note">
+            {w}
+          </p>
+        ))}
         <label>
           Name
           <input value={name} onChange={(e) => setName(e.target.value)} autoFocus />
