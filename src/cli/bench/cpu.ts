@@ -1,24 +1,14 @@
 // The CPU composer (the WASM path's composition, src/runtime/composer/cpuComposer.ts) in Node, on
 // the same shapes and random inputs as the WebGPU case.
 import { CpuComposer } from '../../runtime/composer/cpuComposer.ts';
+import type { ComposerBenchResult } from './results.ts';
 import { alternatingRoutings, caseShapes, composeBytes, composedElements, composeFlops, median, randomComposerInputs, type ComposeCase } from './shapes.ts';
 
-export interface CpuComposerResult {
-  label: string;
-  weights: number;
-  elements: number;
-  experts: number;
-  rank: number;
-  sharedDtype: string;
-  layersRun: number;
-  layersFull: number;
-  fullModelScale: number;
-  flops: number;
-  bytesMoved: number;
-  iters: number;
-  composeMs: number;
-  composeMsAll: number[];
-}
+/** The WebGPU composer's result fields that apply on the CPU. */
+export type CpuComposerResult = Pick<
+  ComposerBenchResult,
+  'label' | 'weights' | 'elements' | 'experts' | 'rank' | 'sharedDtype' | 'layersRun' | 'layersFull' | 'fullModelScale' | 'flops' | 'bytesMoved' | 'iters' | 'composeMs' | 'composeMsAll'
+>;
 
 export async function benchCpuComposer(c: ComposeCase & { iters: number }): Promise<CpuComposerResult> {
   const { shapes, fullModelScale } = caseShapes(c);

@@ -6,8 +6,7 @@
 // open it in Node. The bundle's bytes are not kept after load.
 import type { Manifest } from '../../core/bundle/manifest.ts';
 import type { LoadedBundle, LoadProgress } from '../bundleLoader.ts';
-import { decodeSafetensors, toFloat32 } from '../../core/safetensors/index.ts';
-import { BundleFormatError, mergeEosIds, readBundle, type ExclusiveModule } from '../../core/twin/index.ts';
+import { mergeEosIds, readBundle, type ExclusiveModule } from '../../core/twin/index.ts';
 import type { RouterModel } from '../../core/router/index.ts';
 import { parseModelConfig, type ModelSpec } from '../../model/config.ts';
 import { buildDecoderGraph, type DecoderGraph, type DecoderIO } from '../../model/onnx/decoder.ts';
@@ -19,8 +18,8 @@ import type { LiveBuffers } from '../gpuBufferTracker.ts';
 import type { OrtModule, OrtTensor } from '../ort.ts';
 import { routerFeatures } from '../routerFeatures.ts';
 import { Tokenizer } from '../tokenizer.ts';
-import { toGraphLayout } from '../weights.ts';
 import { inspectExpertFiles, type DroppedFileData, type InspectedModule } from './customExpert.ts';
+import { readFullWeights } from './fullWeights.ts';
 import { ExpertSet, type RoutingSettings, type SessionExpert } from './expertSet.ts';
 
 export type { RoutingSettings, SessionExpert };
@@ -319,7 +318,7 @@ export class TwinSession {
     if (this.fullWeightsOf === id) return 0;
     let full = this.fullCache.get(id);
     if (!full) {
-      full = this.readFullWeights(e.fullWeightsFile, await this.p.fetchFile(e.fullWeightsFile));
+      full = readFullWeights(e.fullWeightsFile, await this.p.fetchFile(e.fullWeightsFile), this.io.weightInputs);
       this.fullCache.set(id, full);
     }
     const t0 = now();
@@ -327,25 +326,6 @@ export class TwinSession {
     this.fullWeightsOf = id;
     this.p.engine.resetCache();
     return now() - t0;
-  }
-
-  /** Full fine-tuned weights → graph-layout float32 per weight, as the composer outputs them. */
-  private readFullWeights(file: string, bytes: Uint8Array): Map<string, Float32Array> {
-    let tensors;
-    try {
-      tensors = decodeSafetensors(bytes, { name: file }).tensors;
-    } catch (e) {
-      throw new BundleFormatError(file, (e as { tensor?: string }).tensor, e instanceof Error ? e.message : String(e));
-    }
-    const out = new Map<string, Float32Array>();
-    for (const w of this.io.weightInputs) {
-      const t = tensors.get(w.name);
-      if (!t) throw new BundleFormatError(file, w.name, 'missing');
-      const f = toFloat32(t);
-      if (f.length !== w.shape.reduce((a, b) => a * b, 1)) throw new BundleFormatError(file, w.name, `shape [${t.shape}] but the model needs [${w.shape}]`);
-      out.set(w.name, toGraphLayout(w, f));
-    }
-    return out;
   }
 
   inspect(files: DroppedFileData[]): InspectedModule {
