@@ -23,7 +23,13 @@ test('a PEFT LoRA adapter dropped in with its example prompts answers its task, 
   expect(prompts.length).toBeGreaterThanOrEqual(32);
   await page.screenshot({ path: testInfo.outputPath('add-expert-dialog.png'), fullPage: true });
   await dialog.getByRole('button', { name: 'Add expert' }).click();
-  await expect(page.getByRole('status').filter({ hasText: 'router learned it in' })).toBeVisible({ timeout: 120_000 });
+  // Real progress: one step per example prompt run through the shared model.
+  await expect(dialog.getByTestId('add-progress')).toContainText(/Running example prompt \d+ of \d+/, { timeout: 60_000 });
+  await page.screenshot({ path: testInfo.outputPath('add-expert-progress.png'), fullPage: true });
+  const info = page.getByTestId('add-info');
+  await expect(info).toContainText(/Added "Caesar shift" in \d+\.\d s \(\d+ example prompts through the model, then the router learned it in \d+ ms\)/, { timeout: 120_000 });
+  await expect(info).toBeInViewport();
+  await page.screenshot({ path: testInfo.outputPath('add-expert-done.png') });
   const trainMs = Number(/in (\d+) ms/.exec(await page.getByText(/router learned it in/).innerText())?.[1]);
   expect(trainMs).toBeLessThan(2000);
   expect(await expertIds(page)).toEqual([...before, 'caesar-shift']);
@@ -50,6 +56,10 @@ test('a PEFT LoRA adapter dropped in with its example prompts answers its task, 
   await page.reload();
   await openApp(page, page.url());
   await expect(page.locator('[data-testid="expert"][data-expert="caesar-shift"]')).toBeVisible({ timeout: 120_000 });
+  // Its example prompts' features were stored with it: re-adding it runs no model and takes well under a second.
+  const restoreMs = await page.evaluate(() => performance.getEntriesByName('twinmerge:restore-experts')[0]?.duration ?? -1);
+  expect(restoreMs).toBeGreaterThanOrEqual(0);
+  expect(restoreMs).toBeLessThan(1000);
   await page.getByRole('button', { name: '+ New conversation' }).click(); // single-turn, as the adapter was trained
   expect((await ask(page, prompt)).text).toBe(answer);
 

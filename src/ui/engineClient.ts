@@ -3,6 +3,7 @@
 // diagnostics.*); only this file builds protocol messages and talks to the Worker.
 import {
   FINAL_TYPES,
+  type AddedExpert,
   type BackendInfo,
   type BackendPreference,
   type BundleInfo,
@@ -16,6 +17,7 @@ import {
   type InspectedExpert,
   type MemoryReport,
   type RouterParameters,
+  type StoredFeatures,
   type Variant,
   type WorkerError,
   type WorkerEvent,
@@ -63,6 +65,8 @@ export interface NewExpert {
   description: string;
   examplePrompts: string[];
   files: DroppedFile[];
+  /** Features stored from an earlier add (a reload): no model run when they still fit. */
+  features?: StoredFeatures;
 }
 
 /**
@@ -90,8 +94,11 @@ export class EngineClient {
 
   /** The user's experts and the bundle's: each change answers with the whole list. */
   readonly experts = {
-    add: (e: NewExpert): Promise<ExpertsChange> =>
-      this.request({ type: 'add-expert', expertId: e.id, name: e.name, description: e.description, examplePrompts: e.examplePrompts, files: e.files }).then(changed),
+    /** Adds an expert; `onProgress` sees the example prompts run through the model (none when stored features are reused). */
+    add: (e: NewExpert, opts: { onProgress?: (done: number, total: number) => void } = {}): Promise<ExpertsChange & { added: AddedExpert }> =>
+      this.request({ type: 'add-expert', expertId: e.id, name: e.name, description: e.description, examplePrompts: e.examplePrompts, files: e.files, ...(e.features ? { features: e.features } : {}) }, (ev) => {
+        if (ev.type === 'add-progress') opts.onProgress?.(ev.done, ev.total);
+      }).then((r) => ({ ...changed(r), added: r.added })),
     remove: (expertId: string): Promise<ExpertsChange> => this.request({ type: 'remove-expert', expertId }).then(changed),
     setEnabled: (expertId: string, enabled: boolean): Promise<ExpertsChange> => this.request({ type: 'set-expert-enabled', expertId, enabled }).then(changed),
   };

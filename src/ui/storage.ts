@@ -53,6 +53,8 @@ export const CustomExpertSchema = z.object({
   examplePrompts: z.array(z.string()),
   enabled: z.boolean(),
   files: z.array(z.object({ name: z.string(), bytes: z.instanceof(Uint8Array) })),
+  /** The example prompts' router features and the model they were computed with (TwinSession.featureKey). */
+  features: z.object({ key: z.string(), vectors: z.array(z.custom<Float32Array>((v) => v instanceof Float32Array)) }).optional(),
 });
 export type StoredExpert = z.infer<typeof CustomExpertSchema>;
 

@@ -2,7 +2,7 @@
 // experts, and exposes the expert actions and the engine's memory figures (refreshed after each
 // message and each change of the experts). Everything goes through the EngineClient facade.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { BackendInfo, BackendPreference, BundleInfo, DroppedFile, EngineLoadProgress, ExpertInfo, MemoryReport } from '../worker/protocol.ts';
+import type { BackendInfo, BackendPreference, BundleInfo, DroppedFile, EngineLoadProgress, ExpertInfo, MemoryReport, StoredFeatures } from '../worker/protocol.ts';
 import { exposeDiagnostics } from './diagnostics.ts';
 import { EngineClient, EngineError } from './engineClient.ts';
 import { storage, type StoredExpert } from './storage.ts';
@@ -23,6 +23,17 @@ export interface AddExpertInput {
   description: string;
   examplePrompts: string[];
   files: DroppedFile[];
+}
+
+/** What adding took, for the success message. */
+export interface AddExpertResult {
+  totalMs: number;
+  trainMs: number;
+}
+
+/** Stores an expert's example-prompt features with it, so the next reload re-adds it without model runs. */
+async function persistFeatures(id: string, features: StoredFeatures): Promise<void> {
+  await storage.saveExperts((await storage.loadExperts()).map((e) => (e.id === id ? { ...e, features } : e)));
 }
 
 export function useEngine(bundleUrl: string, preference: BackendPreference) {
@@ -70,15 +81,23 @@ export function useEngine(bundleUrl: string, preference: BackendPreference) {
         setBackend(bundle.backend);
         setMemory(bundle.memory);
         let current = bundle.experts;
-        // The user's own experts come back after a reload; one that no longer fits is reported, not fatal.
-        for (const stored of await storage.loadExperts()) {
+        // The user's own experts come back after a reload (their stored features spare the model runs);
+        // one that no longer fits is reported, not fatal.
+        const restoring = await storage.loadExperts();
+        const restoreStart = performance.now();
+        for (const [i, stored] of restoring.entries()) {
+          if (live) setState({ phase: 'loading', progress: { stage: 'experts', file: stored.name, loadedBytes: i, totalBytes: restoring.length } });
           try {
-            current = (await client.experts.add(stored)).experts;
+            const r = await client.experts.add(stored);
+            current = r.experts;
+            if (!r.added.reusedFeatures) await persistFeatures(stored.id, r.added.features);
             if (!stored.enabled) current = (await client.experts.setEnabled(stored.id, false)).experts;
           } catch (e) {
             setNotice({ level: 'warning', message: `Your expert "${stored.name}" could not be restored: ${e instanceof Error ? e.message : String(e)}` });
           }
         }
+        // Measured for the e2e test: with stored features a restore needs no model run.
+        if (restoring.length) performance.measure('twinmerge:restore-experts', { start: restoreStart });
         if (!live) return;
         setExperts(current);
         await refreshMemory();
@@ -101,14 +120,14 @@ export function useEngine(bundleUrl: string, preference: BackendPreference) {
   }, []);
 
   const addExpert = useCallback(
-    async (input: AddExpertInput): Promise<{ trainMs: number }> => {
+    async (input: AddExpertInput, onProgress?: (done: number, total: number) => void): Promise<AddExpertResult> => {
       const client = clientRef.current;
       if (!client) throw new EngineError({ code: 'NOT_READY', message: 'The engine is not running.' });
-      const r = await client.experts.add(input);
+      const r = await client.experts.add(input, onProgress ? { onProgress } : {});
       setExperts(r.experts);
       void refreshMemory();
-      await persistCustom((list) => [...list.filter((e) => e.id !== input.id), { ...input, enabled: true }]);
-      return { trainMs: r.trainMs };
+      await persistCustom((list) => [...list.filter((e) => e.id !== input.id), { ...input, enabled: true, features: r.added.features }]);
+      return { totalMs: r.added.totalMs, trainMs: r.added.trainMs };
     },
     [persistCustom, refreshMemory],
   );

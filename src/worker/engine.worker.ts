@@ -103,7 +103,7 @@ async function recover(why: string): Promise<void> {
         s = await open(loaded!.url, 'wasm', 0);
       }
       for (const r of customInputs.values()) {
-        await s.addExpert({ id: r.expertId, name: r.name, description: r.description, examplePrompts: r.examplePrompts, files: r.files }).catch(() => customInputs.delete(r.expertId));
+        await s.addExpert({ id: r.expertId, name: r.name, description: r.description, examplePrompts: r.examplePrompts, files: r.files, ...(r.features ? { features: r.features } : {}) }).catch(() => customInputs.delete(r.expertId));
       }
       session = s;
       reply({ id: 0, type: 'notice', level: 'info', message: `Engine restarted on ${s.backend.kind === 'webgpu' ? 'a new WebGPU device' : 'WASM'}; the conversation continues.`, backend: s.backend });
@@ -147,10 +147,10 @@ async function handle(req: WorkerRequest): Promise<void> {
     }
     case 'add-expert': {
       const s = need();
-      const input = { id: req.expertId, name: req.name, description: req.description, examplePrompts: req.examplePrompts, files: req.files };
-      const { trainMs } = await s.addExpert(input);
-      customInputs.set(req.expertId, req);
-      return reply({ id: req.id, type: 'experts', experts: s.listExperts().map(expertInfo), trainMs });
+      const input = { id: req.expertId, name: req.name, description: req.description, examplePrompts: req.examplePrompts, files: req.files, ...(req.features ? { features: req.features } : {}) };
+      const added = await s.addExpert(input, (done, total) => reply({ id: req.id, type: 'add-progress', done, total }));
+      customInputs.set(req.expertId, { ...req, features: added.features });
+      return reply({ id: req.id, type: 'experts', experts: s.listExperts().map(expertInfo), trainMs: added.trainMs, added: { totalMs: added.totalMs, trainMs: added.trainMs, reusedFeatures: added.reusedFeatures, features: added.features } });
     }
     case 'remove-expert': {
       const s = need();

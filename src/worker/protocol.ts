@@ -3,13 +3,16 @@
 // routing, tokens) and then exactly one final message (a result or an error).
 import type { BackendInfo, BackendPreference } from '../runtime/backendProbe.ts';
 import type { LoadProgress } from '../runtime/bundleLoader.ts';
-import type { SessionExpert, SessionMemory } from '../runtime/twin/session.ts';
+import type { SessionExpert, SessionMemory, StoredFeatures } from '../runtime/twin/session.ts';
+
+export type { StoredFeatures };
 
 export type { BackendInfo, BackendPreference };
 
 /** Loading a bundle: the download stages, then what the worker does with the files. */
 export interface EngineLoadProgress extends Omit<LoadProgress, 'stage'> {
-  stage: LoadProgress['stage'] | 'upload' | 'session' | 'tokenizer';
+  /** 'experts': the UI re-adding the user's own experts after a load (counts, not bytes). */
+  stage: LoadProgress['stage'] | 'upload' | 'session' | 'tokenizer' | 'experts';
 }
 
 export interface ChatTurn {
@@ -79,6 +82,15 @@ export interface DroppedFile {
 }
 
 /** What dropped files turned out to be, already checked against the loaded bundle's shapes. */
+/** What adding an expert took, and its example prompts' features to store with it. */
+export interface AddedExpert {
+  /** Whole add: inspection, features (unless reused), router training. */
+  totalMs: number;
+  trainMs: number;
+  reusedFeatures: boolean;
+  features: StoredFeatures;
+}
+
 export interface InspectedExpert {
   format: 'twinmerge' | 'peft';
   rank: number;
@@ -117,7 +129,8 @@ export type WorkerRequestBody =
   | { type: 'cancel'; target: number }
   | { type: 'route'; text: string; settings: GenerationSettings }
   | { type: 'inspect-expert'; files: DroppedFile[] }
-  | { type: 'add-expert'; expertId: string; name: string; description: string; examplePrompts: string[]; files: DroppedFile[] }
+  /** `features`: from an earlier add of the same expert (a reload): reused when computed with the same model. */
+  | { type: 'add-expert'; expertId: string; name: string; description: string; examplePrompts: string[]; files: DroppedFile[]; features?: StoredFeatures }
   | { type: 'remove-expert'; expertId: string }
   | { type: 'set-expert-enabled'; expertId: string; enabled: boolean }
   | { type: 'memory' }
@@ -148,7 +161,9 @@ export interface GenerationDone {
 export type WorkerEvent =
   | { id: number; type: 'load-progress'; progress: EngineLoadProgress }
   | { id: number; type: 'routed'; routing: Record<string, number>; routeMs: number; composeMs: number }
-  | { id: number; type: 'token'; textDelta: string };
+  | { id: number; type: 'token'; textDelta: string }
+  /** Adding an expert: example prompts run through the shared model so far. */
+  | { id: number; type: 'add-progress'; done: number; total: number };
 
 /** Final messages, by request type. */
 export interface FinalFor {
@@ -158,7 +173,7 @@ export interface FinalFor {
   cancel: { type: 'ok' };
   route: { type: 'routing'; routing: Record<string, number>; routeMs: number };
   'inspect-expert': { type: 'inspected'; expert: InspectedExpert };
-  'add-expert': { type: 'experts'; experts: ExpertInfo[]; trainMs: number };
+  'add-expert': { type: 'experts'; experts: ExpertInfo[]; trainMs: number; added: AddedExpert };
   'remove-expert': { type: 'experts'; experts: ExpertInfo[]; trainMs: number };
   'set-expert-enabled': { type: 'experts'; experts: ExpertInfo[]; trainMs: number };
   memory: { type: 'memory-report'; memory: MemoryReport };

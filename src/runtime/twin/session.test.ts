@@ -90,8 +90,23 @@ describe('TwinSession in Node (CPU composer, WASM engine)', () => {
     expect(withFlag.warnings.join(' ')).toMatch(/fan_in_fan_out/);
     expect(withFlag.module).toEqual(inspected.module);
     const memBefore = session.memory().experts;
-    await session.addExpert({ id: 'caesar', name: 'Caesar shift', description: '', examplePrompts: examples.slice(0, 32), files });
+    const steps: number[] = [];
+    const added = await session.addExpert({ id: 'caesar', name: 'Caesar shift', description: '', examplePrompts: examples.slice(0, 32), files }, (done) => steps.push(done));
+    expect(steps).toEqual(Array.from({ length: 33 }, (_, i) => i)); // one step per example prompt
+    expect(added.reusedFeatures).toBe(false);
+    expect(added.features.vectors.length).toBe(32);
     expect(session.listExperts().map((e) => e.id)).toEqual(['add', 'reverse', 'sort', 'upper', 'caesar']);
+    // Re-added with its stored features (a reload): no model run, the very same router.
+    const routerWith = routerBytes(session.routerModel());
+    session.removeExpert('caesar');
+    const again = await session.addExpert({ id: 'caesar', name: 'Caesar shift', description: '', examplePrompts: examples.slice(0, 32), files, features: added.features });
+    expect(again.reusedFeatures).toBe(true);
+    expect(routerBytes(session.routerModel())).toEqual(routerWith);
+    // Features of another model are not reused.
+    session.removeExpert('caesar');
+    const other = await session.addExpert({ id: 'caesar', name: 'Caesar shift', description: '', examplePrompts: examples.slice(0, 32), files, features: { ...added.features, key: 'another model' } });
+    expect(other.reusedFeatures).toBe(false);
+    expect(routerBytes(session.routerModel())).toEqual(routerWith);
     expect(session.memory().experts).toBeGreaterThan(memBefore);
     const gens = (await fixture('base_adapter_caesar')).filter((x) => x.task === 'caesar');
     let same = 0;

@@ -24,6 +24,12 @@ import { ExpertSet, type RoutingSettings, type SessionExpert } from './expertSet
 
 export type { RoutingSettings, SessionExpert };
 
+/** Router features of a user's expert's example prompts, and the model they were computed with (TwinSession.featureKey). */
+export interface StoredFeatures {
+  key: string;
+  vectors: Float32Array[];
+}
+
 export interface SamplingSettings {
   temperature: number;
   topK: number;
@@ -332,20 +338,46 @@ export class TwinSession {
     return inspectExpertFiles(files, this.io.weightInputs, this.p.baseDelta);
   }
 
-  /** Adds a user's expert: validated module, router extended with its example prompts' features. Nothing changes on error. */
-  async addExpert(input: { id: string; name: string; description: string; examplePrompts: string[]; files: DroppedFileData[] }): Promise<{ trainMs: number }> {
+  /**
+   * Router features depend on the shared model: this key names it (the sha256 of the bundle's shared
+   * weights and graph), so features stored with a user's expert are reused only for the same model.
+   */
+  get featureKey(): string {
+    const sha = (path: string) => this.manifest.files.find((f) => f.path === path)?.sha256 ?? '';
+    return `${sha(this.manifest.shared.file)}:${sha(this.manifest.graph)}:${this.manifest.router.feature.kind}`;
+  }
+
+  /**
+   * Adds a user's expert: validated module, router extended with its example prompts' features
+   * (`features` from an earlier add under the same featureKey are reused: no model run). Progress is
+   * reported per example prompt. Nothing changes on error.
+   */
+  async addExpert(
+    input: { id: string; name: string; description: string; examplePrompts: string[]; files: DroppedFileData[]; features?: StoredFeatures },
+    onProgress: (done: number, total: number) => void = () => {},
+  ): Promise<{ trainMs: number; totalMs: number; features: StoredFeatures; reusedFeatures: boolean }> {
+    const t0 = now();
     if (this.p.experts.list().some((e) => e.id === input.id)) throw new SessionError('DUPLICATE', `an expert "${input.id}" exists already`);
     if (input.examplePrompts.length < 4) throw new SessionError('BAD_REQUEST', 'give at least 4 example prompts so the router can learn the task');
     const inspected = this.inspect(input.files);
-    const features: Float32Array[] = [];
-    for (const p of input.examplePrompts) features.push((await this.features(p)).x);
+    const stored = input.features;
+    const reusable = !!stored && stored.key === this.featureKey && stored.vectors.length === input.examplePrompts.length && stored.vectors.every((v) => v.length === this.spec.hiddenSize && v.every(Number.isFinite));
+    const features: Float32Array[] = reusable ? stored.vectors.map((v) => Float32Array.from(v)) : [];
+    const total = input.examplePrompts.length;
+    onProgress(features.length, total);
+    if (!reusable) {
+      for (const p of input.examplePrompts) {
+        features.push((await this.features(p)).x);
+        onProgress(features.length, total);
+      }
+    }
     const add = this.p.experts.prepareAdd(
       { id: input.id, name: input.name, description: input.description, rank: inspected.rank, bytes: inspected.bytes, origin: 'custom', format: inspected.format, enabled: true, examplePrompts: input.examplePrompts, fullWeightsFile: undefined, module: inspected.module },
       features,
     );
     this.p.composer.setExperts(this.p.experts.composerExperts(add.experts)); // validates shapes before anything else changes
     add.commit();
-    return { trainMs: add.trainMs };
+    return { trainMs: add.trainMs, totalMs: now() - t0, features: { key: this.featureKey, vectors: features }, reusedFeatures: reusable };
   }
 
   /** Removes a user's expert and restores the router it had before. */

@@ -12,7 +12,8 @@ interface Props {
   inspected: InspectedExpert;
   takenIds: string[];
   onCancel: () => void;
-  onConfirm: (m: Meta) => Promise<void>;
+  /** Adds the expert; `onProgress` sees its example prompts run through the model. */
+  onConfirm: (m: Meta, onProgress: (done: number, total: number) => void) => Promise<void>;
 }
 
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64) || 'expert';
@@ -22,6 +23,7 @@ export function AddExpertDialog({ inspected, takenIds, onCancel, onConfirm }: Pr
   const [description, setDescription] = useState(inspected.description);
   const [prompts, setPrompts] = useState(inspected.examplePrompts.join('\n'));
   const [busy, setBusy] = useState(false);
+  const [progress, setProgress] = useState<{ done: number; total: number } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const list = prompts.split('\n').map((p) => p.trim()).filter(Boolean);
   const id = slug(name);
@@ -40,7 +42,7 @@ export function AddExpertDialog({ inspected, takenIds, onCancel, onConfirm }: Pr
           setBusy(true);
           setError(null);
           try {
-            await onConfirm({ id, name: name.trim(), description: description.trim(), examplePrompts: list });
+            await onConfirm({ id, name: name.trim(), description: description.trim(), examplePrompts: list }, (done, total) => setProgress({ done, total }));
           } catch (err) {
             setError(err instanceof Error ? err.message : String(err));
             setBusy(false);
@@ -73,12 +75,20 @@ export function AddExpertDialog({ inspected, takenIds, onCancel, onConfirm }: Pr
             {error ?? problem}
           </p>
         )}
+        {busy && progress && (
+          <div className="add-progress" role="status" data-testid="add-progress">
+            <progress max={progress.total} value={progress.done} aria-label="Adding the expert" />
+            <span>
+              {progress.done < progress.total ? `Running example prompt ${progress.done + 1} of ${progress.total} through the model…` : 'Teaching the router…'}
+            </span>
+          </div>
+        )}
         <div className="dialog-actions">
           <button type="button" onClick={onCancel} disabled={busy}>
             Cancel
           </button>
           <button type="submit" className="primary" disabled={busy || problem !== null}>
-            {busy ? 'Teaching the router…' : 'Add expert'}
+            {busy ? 'Adding…' : 'Add expert'}
           </button>
         </div>
       </form>

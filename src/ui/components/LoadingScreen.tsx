@@ -8,6 +8,7 @@ const STAGES: Record<EngineLoadProgress['stage'], string> = {
   upload: 'Uploading weights to the GPU',
   session: 'Compiling the model',
   tokenizer: 'Loading the tokenizer',
+  experts: 'Restoring your experts',
 };
 
 const mb = (n: number) => `${(n / (1 << 20)).toFixed(1)} MB`;
@@ -32,7 +33,11 @@ export function LoadingScreen({ progress, failed }: { progress: EngineLoadProgre
       <h2>{progress ? STAGES[progress.stage] : 'Starting the engine'}…</h2>
       <progress max={1} value={frac} aria-label="Loading progress" />
       <p className="muted">
-        {progress && progress.totalBytes > 0 ? `${mb(progress.loadedBytes)} of ${mb(progress.totalBytes)}` : '\u00a0'}
+        {progress && progress.totalBytes > 0
+          ? progress.stage === 'experts'
+            ? `${progress.loadedBytes} of ${progress.totalBytes}`
+            : `${mb(progress.loadedBytes)} of ${mb(progress.totalBytes)}`
+          : '\u00a0'}
         {progress?.file ? ` · ${progress.file}` : ''}
       </p>
     </div>
