@@ -17,6 +17,7 @@ test('the worker protocol from the UI side: load stages, typed errors, routing, 
   expect(loaded.stages[0]).toBe('manifest');
   expect(loaded.stages).toContain('download');
   expect(loaded.stages).toContain('upload');
+  expect(loaded.stages).toContain('warmup'); // kernels compiled at load, not at the first message
   expect(loaded.stages.at(-1)).toBe('done');
 
   const add = solvedPrompt('add', 'generations_expert_add.json').prompt;

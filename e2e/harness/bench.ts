@@ -216,7 +216,9 @@ async function overhead(o: { bundleUrl: string; prompts: { expert: string; text:
   const openMs = now() - t0;
   const settings = { temperature: 0, topK: 0, topP: 1, maxNewTokens: o.maxNewTokens, seed: 0, routingTemperature: 1, routingTopK: 0 };
   const ask = (text: string) => session.generate([{ role: 'user', content: text }], settings, { kind: 'twin' }, () => undefined, new AbortController().signal);
-  await ask(o.prompts[0]!.text); // warm-up (pipelines, ORT kernels)
+  // The page's first message: the session warmed its kernels at load, so this should be like the rest.
+  const firstReply = await ask(o.prompts[0]!.text);
+  const first = { expert: o.prompts[0]!.expert, ...firstReply.timings, top: '' };
   const messages: OverheadResult['messages'] = [];
   for (let i = 0; i < o.messages; i++) {
     const p = o.prompts[(i + 1) % o.prompts.length]!;
@@ -226,7 +228,7 @@ async function overhead(o: { bundleUrl: string; prompts: { expert: string; text:
   }
   const backend = session.backend.kind === 'webgpu' ? `webgpu (${session.backend.adapterName})` : `wasm (${session.backend.reason})`;
   await session.dispose();
-  return { adapter: backend, backend: session.backend.kind, messages, openMs };
+  return { adapter: backend, backend: session.backend.kind, messages, first, openMs };
 }
 
 /**

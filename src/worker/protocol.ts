@@ -12,7 +12,7 @@ export type { BackendInfo, BackendPreference };
 /** Loading a bundle: the download stages, then what the worker does with the files. */
 export interface EngineLoadProgress extends Omit<LoadProgress, 'stage'> {
   /** 'experts': the UI re-adding the user's own experts after a load (counts, not bytes). */
-  stage: LoadProgress['stage'] | 'upload' | 'session' | 'tokenizer' | 'experts';
+  stage: LoadProgress['stage'] | 'upload' | 'session' | 'tokenizer' | 'warmup' | 'experts';
 }
 
 export interface ChatTurn {

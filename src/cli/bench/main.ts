@@ -62,7 +62,7 @@ export interface BenchReport {
   options: Omit<Options, 'sections'> & { sections: string[] };
   composerGpu: (ComposerBenchResult & { ratioOrtMatMulAddOverOurs: number | null; ratioOrtMatMulOverOurs: number | null; ourGbPerS: number; shareOfCopyBandwidth: number; fullModelComposeMs: number })[];
   composerCpu: (CpuComposerResult & { fullModelComposeMs: number; gbPerS: number })[];
-  overhead: (OverheadResult & { summary: { routeMs: number; composeMs: number; firstTokenMs: number; overheadShareOfTtft: number } }) | null;
+  overhead: (OverheadResult & { summary: { routeMs: number; composeMs: number; firstTokenMs: number; overheadShareOfTtft: number; firstMessageTtftOverLater: number } }) | null;
   decode: (DecodeResult & { composedTokS: number; staticTokS: number; ratio: number })[];
   engine: { rows: EngineBenchRow[]; ratios: { model: string; ep: string; decodeRatio: number; prefillRatio: number }[] } | null;
   engineBrowser: {
@@ -145,6 +145,7 @@ function markdown(r: BenchReport): string {
     L.push('| message | routed to | route ms | compose ms | time to first token ms | (route + compose) / TTFT | decode tok/s |', '|---|---|---|---|---|---|---|');
     o.messages.forEach((m, i) => L.push(`| ${i + 1} (${m.expert}) | ${m.top} | ${f(m.routeMs, 0)} | ${f(m.composeMs, 0)} | ${f(m.firstTokenMs, 0)} | ${f((m.routeMs + m.composeMs) / m.firstTokenMs)} | ${f(m.tokensPerSecond, 1)} |`));
     L.push(`| **median** | | ${f(o.summary.routeMs, 0)} | ${f(o.summary.composeMs, 0)} | ${f(o.summary.firstTokenMs, 0)} | **${f(o.summary.overheadShareOfTtft)}** | |`, '');
+    L.push(`The page's first message (right after the session opened; kernels are compiled during load): time to first token ${f(o.first.firstTokenMs, 0)} ms = **${f(o.summary.firstMessageTtftOverLater)}×** the median of the later ones.`, '');
   }
   if (r.decode.length) {
     L.push('## Decode with composed weights vs a static graph (same model, same EP)', '');
@@ -315,6 +316,7 @@ export async function benchMain(args: string[]): Promise<number> {
             composeMs: median(r.messages.map((m) => m.composeMs)),
             firstTokenMs: median(r.messages.map((m) => m.firstTokenMs)),
             overheadShareOfTtft: median(r.messages.map((m) => (m.routeMs + m.composeMs) / m.firstTokenMs)),
+            firstMessageTtftOverLater: r.first.firstTokenMs / median(r.messages.map((m) => m.firstTokenMs)),
           },
         };
       }

@@ -49,6 +49,8 @@ export interface OverheadResult {
     tokensPerSecond: number;
     top: string;
   }[];
+  /** The page's first message (right after open; not in `messages`). */
+  first: OverheadResult['messages'][number];
   openMs: number;
 }
 

@@ -47,7 +47,7 @@ export interface TurnResult {
   timings: { routeMs: number; composeMs: number; firstTokenMs: number; tokensPerSecond: number; promptTokens: number; generatedTokens: number };
 }
 
-export type SessionStage = LoadProgress['stage'] | 'upload' | 'session' | 'tokenizer';
+export type SessionStage = LoadProgress['stage'] | 'upload' | 'session' | 'tokenizer' | 'warmup';
 export type SessionProgress = Omit<LoadProgress, 'stage'> & { stage: SessionStage };
 
 /** Bytes the session holds, by purpose. */
@@ -211,9 +211,21 @@ export class TwinSession {
     composer.setExperts(experts.composerExperts());
     await session.composeFor(new Map());
     engine.setWeights(composer.feeds(ort, io));
+    // Compile every kernel the first message needs now, not at the first message (on a software
+    // adapter that is 10-15 s): route, compose and generate a short answer to an example prompt.
+    progress({ stage: 'warmup', loadedBytes: 0, totalBytes: 0 });
+    await session.warmUp();
     const total = manifest.files.filter((f) => files.has(f.path)).reduce((s, f) => s + f.bytes, 0);
     progress({ stage: 'done', loadedBytes: total, totalBytes: total });
     return session;
+  }
+
+  /** One routed message with a two-token answer, then a clean cache: every pipeline the chat uses is compiled. */
+  private async warmUp(): Promise<void> {
+    const text = this.p.experts.list().find((e) => e.examplePrompts.length)?.examplePrompts[0] ?? 'Hello';
+    const settings = { temperature: 0, topK: 0, topP: 1, maxNewTokens: 2, seed: 0, routingTemperature: 1, routingTopK: 0 };
+    await this.generate([{ role: 'user', content: text }], settings, { kind: 'twin' }, () => {}, new AbortController().signal);
+    this.p.engine.resetCache();
   }
 
   /** The router as it is now (for checks that removing an expert restores it exactly). */

@@ -8,6 +8,7 @@ const STAGES: Record<EngineLoadProgress['stage'], string> = {
   upload: 'Uploading weights to the GPU',
   session: 'Compiling the model',
   tokenizer: 'Loading the tokenizer',
+  warmup: 'Warming up (compiling the GPU kernels the first message needs)',
   experts: 'Restoring your experts',
 };
 
