@@ -67,6 +67,8 @@ test('a PEFT LoRA adapter dropped in with its example prompts answers its task, 
   await page.getByRole('button', { name: 'Remove Caesar shift' }).click();
   await expect(page.locator('[data-testid="expert"][data-expert="caesar-shift"]')).toHaveCount(0);
   expect(await expertIds(page)).toEqual(before);
+  // The answer it gave still names it in its routing bar (names are recorded with the message).
+  await expect(page.locator('[data-testid="routing-row"][data-expert="caesar-shift"] .routing-name').last()).toHaveText('Caesar shift');
   const routerAfter = await routerParameters(page);
   expect(routerAfter.sha256).toBe(routerBefore.sha256);
   expect(routerAfter).toEqual(routerBefore);

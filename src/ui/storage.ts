@@ -21,6 +21,8 @@ export const MessageSchema = z.object({
   status: z.enum(['streaming', 'done', 'stopped', 'error']).optional(),
   error: z.string().optional(),
   routing: z.record(z.string(), z.number()).optional(),
+  /** The routed experts' display names when the answer was given (they may be gone or not loaded yet later). */
+  routingNames: z.record(z.string(), z.string()).optional(),
   timings: TimingsSchema.optional(),
 });
 export type ChatMessage = z.infer<typeof MessageSchema>;

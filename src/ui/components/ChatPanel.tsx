@@ -42,7 +42,7 @@ export function ChatPanel({ conversation, experts, settings, client, ready, appe
     setRunning(stopper);
     try {
       for await (const e of engine.generate(history, settings, { kind: 'twin' }, { signal: stopper.signal })) {
-        if (e.type === 'routed') patchMessage(cid, aid, (m) => ({ ...m, routing: e.routing }));
+        if (e.type === 'routed') patchMessage(cid, aid, (m) => ({ ...m, routing: e.routing, routingNames: Object.fromEntries(experts.filter((x) => x.id in e.routing).map((x) => [x.id, x.name])) }));
         else if (e.type === 'token') patchMessage(cid, aid, (m) => ({ ...m, content: m.content + e.textDelta }));
         else
           patchMessage(cid, aid, (m) => ({

@@ -15,7 +15,7 @@ export function MessageView({ m, experts }: { m: ChatMessage; experts: ExpertInf
           {m.error ?? 'Generation failed.'}
         </p>
       )}
-      {m.role === 'assistant' && m.routing && <RoutingBars routing={m.routing} experts={experts} />}
+      {m.role === 'assistant' && m.routing && <RoutingBars routing={m.routing} experts={experts} {...(m.routingNames ? { names: m.routingNames } : {})} />}
       {m.role === 'assistant' && m.timings && <TimingsLine t={m.timings} />}
     </article>
   );

@@ -1,8 +1,11 @@
 import type { ExpertInfo } from '../../worker/protocol.ts';
 
-/** The routing weights of one message as a small horizontal bar chart, largest first. */
-export function RoutingBars({ routing, experts }: { routing: Record<string, number>; experts: ExpertInfo[] }) {
-  const names = new Map(experts.map((e) => [e.id, e.name]));
+/**
+ * The routing weights of one message as a small horizontal bar chart, largest first. Names: the
+ * ones recorded with the message (`names`), else the current experts'; an id only as a last resort.
+ */
+export function RoutingBars({ routing, experts, names: recorded = {} }: { routing: Record<string, number>; experts: ExpertInfo[]; names?: Record<string, string> }) {
+  const names = new Map([...experts.map((e) => [e.id, e.name] as const), ...Object.entries(recorded)]);
   const rows = Object.entries(routing).sort((a, b) => b[1] - a[1]);
   if (rows.length === 0) return null;
   return (
