@@ -1,13 +1,21 @@
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
-import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { relative, resolve } from 'node:path';
 
-// onnxruntime-web loads its .wasm/.mjs at run time. By default it would look next to the bundled
-// module or on a CDN; we serve the files ourselves under /ort/ (offline, same origin) and point
-// ort.env.wasm.wasmPaths there.
+// onnxruntime-web loads its .wasm at run time. By default it would look next to the bundled
+// module or on a CDN; we serve the file ourselves under /ort/ (offline, same origin) and point
+// ort.env.wasm.wasmPaths there (src/runtime/browser.ts).
 const ORT_DIST = resolve(import.meta.dirname, 'node_modules/onnxruntime-web/dist');
 const ORT_FILES = readdirSync(ORT_DIST).filter((f) => /^ort-wasm.*\.(wasm|mjs)$/.test(f));
+// Of ORT's four wasm builds (plain, asyncify, jspi, jsep: 14-28 MB each) the app loads one:
+// `onnxruntime-web/webgpu` runs both its WebGPU EP and the WASM fallback on the asyncify build, and
+// its JS glue is inside that module's bundle. Only this ships in dist (= ORT_WASM_FILE in
+// src/runtime/browser.ts; e2e/build.spec.ts checks dist and what a production load fetches). The
+// dev server still serves every variant under /ort/ (test harnesses may load another).
+const ORT_SHIPPED = ['ort-wasm-simd-threaded.asyncify.wasm'];
+for (const f of ORT_SHIPPED) if (!ORT_FILES.includes(f)) throw new Error(`onnxruntime-web no longer has ${f}: update ORT_SHIPPED and ORT_WASM_FILE`);
 
 // Cross-origin isolation gives SharedArrayBuffer, which onnxruntime-web's threaded wasm needs.
 const isolation = {
@@ -31,8 +39,28 @@ function serveOrtRuntime(): Plugin {
         createReadStream(resolve(ORT_DIST, file)).pipe(res);
       });
     },
+    // `vite preview` gzips only text, JSON and JS; hosts (and CDNs) compress wasm too. Serve the
+    // shipped wasm gzipped there (compressed once, kept in memory) so a preview's first load
+    // measures what a deployment sends: 6.7 MB instead of 26.8 MB (e2e/build.spec.ts).
+    configurePreviewServer(server) {
+      const gzipped = new Map<string, { mtimeMs: number; body: Buffer }>();
+      server.middlewares.use((req, res, next) => {
+        const file = /^\/ort\/([^/?#]+\.wasm)(?:[?#]|$)/.exec(req.url ?? '')?.[1];
+        const abs = file && ORT_SHIPPED.includes(file) ? resolve(server.config.root, server.config.build.outDir, 'ort', file) : undefined;
+        if (!abs || req.method !== 'GET' || !/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')) || !existsSync(abs)) return next();
+        const mtimeMs = statSync(abs).mtimeMs;
+        let hit = gzipped.get(abs);
+        if (hit?.mtimeMs !== mtimeMs) gzipped.set(abs, (hit = { mtimeMs, body: gzipSync(readFileSync(abs)) }));
+        for (const [k, v] of Object.entries(isolation)) res.setHeader(k, v);
+        res.setHeader('Content-Type', 'application/wasm');
+        res.setHeader('Content-Encoding', 'gzip');
+        res.setHeader('Vary', 'Accept-Encoding');
+        res.setHeader('Content-Length', hit.body.length);
+        res.end(hit.body);
+      });
+    },
     generateBundle() {
-      for (const file of ORT_FILES) {
+      for (const file of ORT_SHIPPED) {
         this.emitFile({ type: 'asset', fileName: `ort/${file}`, source: readFileSync(resolve(ORT_DIST, file)) });
       }
       // The demo bundle ships with the built app, at the same path the dev server serves it from.
@@ -48,12 +76,30 @@ function serveOrtRuntime(): Plugin {
   };
 }
 
+// ORT's bundled modules name their wasm as `new URL('ort-wasm-….wasm', import.meta.url)` (their
+// default location when no wasmPaths is set). Vite copies every such file into dist/assets, hashed:
+// 27 MB that is never fetched, since the app sets wasmPaths to /ort/. Hide those expressions from
+// Vite's asset scan (a `String(...)` around import.meta.url: the same URL at run time).
+function noOrtWasmAssets(): Plugin {
+  const pattern = /new URL\((["'`])(ort-wasm-simd-threaded[\w.]*\.wasm)\1,\s*import\.meta\.url\)/g;
+  return {
+    name: 'twinmerge-no-ort-wasm-assets',
+    apply: 'build',
+    enforce: 'pre',
+    transform(code, id) {
+      if (!/[\\/]onnxruntime-web[\\/]dist[\\/]/.test(id) || !pattern.test(code)) return null;
+      pattern.lastIndex = 0;
+      return { code: code.replace(pattern, (_m, q: string, file: string) => `new URL(${q}${file}${q}, String(import.meta.url))`), map: null };
+    },
+  };
+}
 
 export default defineConfig({
-  plugins: [react(), serveOrtRuntime()],
+  plugins: [react(), serveOrtRuntime(), noOrtWasmAssets()],
   server: { headers: isolation, host: '127.0.0.1' },
   preview: { headers: isolation, host: '127.0.0.1' },
-  worker: { format: 'es' },
+  // The worker is bundled on its own, with only these plugins (ORT is imported there).
+  worker: { format: 'es', plugins: () => [noOrtWasmAssets()] },
   optimizeDeps: { exclude: ['onnxruntime-web'] },
   build: {
     target: 'es2022',

@@ -4,6 +4,8 @@
  *
  * Import `onnxruntime-web/webgpu` (native WebGPU EP), not the default build: the default (JSEP)
  * ignores an app-supplied device and silently computes garbage with buffers from another device.
+ * The WASM fallback runs on the same build (it carries the wasm EP): one ORT module and one wasm
+ * binary (ORT_WASM_FILE) for both backends, so the app ships exactly one (issue 14).
  */
 import type { ModelSpec } from '../model/config.ts';
 import type { DecoderGraph } from '../model/onnx/decoder.ts';
@@ -38,18 +40,29 @@ export async function createWebGpuDevice(gpu: GPU = navigator.gpu): Promise<WebG
 export type BrowserBackend = { kind: 'webgpu'; device: GPUDevice } | { kind: 'wasm'; threads?: number };
 
 export interface BrowserSessionOptions {
-  /** Where the app serves ort-wasm-*.{mjs,wasm} (never a CDN). */
+  /** Where the app serves ORT_WASM_FILE (never a CDN): a folder URL such as '/ort/'. */
   wasmPaths?: string;
   engine?: EngineOptions;
 }
 
-/** Load the ORT module for a backend (webgpu build also carries the wasm EP). */
+/**
+ * The one wasm binary `onnxruntime-web/webgpu` 1.30 loads, for its WebGPU EP and its WASM EP alike
+ * (its JS glue is inside the module's bundle). vite.config.ts ships only this file under /ort/, and
+ * e2e/build.spec.ts checks that a production load fetches nothing else.
+ */
+export const ORT_WASM_FILE = 'ort-wasm-simd-threaded.asyncify.wasm';
+
+/** ORT's warnings (e.g. VerifyEachNodeIsAssignedToAnEp on WebGPU) land as console errors: log errors only. */
+const ORT_LOG_SEVERITY_ERROR = 3;
+
+/** Load the ORT module for a backend (one build for both: its WASM EP is the fallback). */
 export async function loadBrowserOrt(backend: BrowserBackend, opts: BrowserSessionOptions = {}): Promise<OrtModule> {
-  const mod = (backend.kind === 'webgpu'
-    ? await import('onnxruntime-web/webgpu')
-    : await import('onnxruntime-web/wasm')) as unknown as OrtModule & { default?: OrtModule };
+  const mod = (await import('onnxruntime-web/webgpu')) as unknown as OrtModule & { default?: OrtModule };
   const ort = mod.default ?? mod;
-  if (opts.wasmPaths) ort.env.wasm.wasmPaths = opts.wasmPaths;
+  ort.env.logLevel = 'error';
+  // Only the .wasm is fetched: with a bare folder prefix ORT would also import its JS glue from
+  // there, a second copy of what its bundle already holds.
+  if (opts.wasmPaths) ort.env.wasm.wasmPaths = { wasm: new URL(ORT_WASM_FILE, new URL(opts.wasmPaths, self.location.href)).href };
   if (backend.kind === 'wasm') ort.env.wasm.numThreads = backend.threads ?? 1;
   return ort;
 }
@@ -72,9 +85,9 @@ export async function createBrowserEngine(
           graph.bytes,
           spec,
           graph.io,
-          { executionProviders: [{ name: 'webgpu', device: backend.device }] },
+          { executionProviders: [{ name: 'webgpu', device: backend.device }], logSeverityLevel: ORT_LOG_SEVERITY_ERROR },
           { gpuCache: true, ...opts.engine },
         )
-      : await DecoderEngine.create(ort, graph.bytes, spec, graph.io, { executionProviders: ['wasm'] }, opts.engine ?? {});
+      : await DecoderEngine.create(ort, graph.bytes, spec, graph.io, { executionProviders: ['wasm'], logSeverityLevel: ORT_LOG_SEVERITY_ERROR }, opts.engine ?? {});
   return { ort, engine };
 }
