@@ -240,7 +240,8 @@ export function ExpertsPanel({ experts, ready, client, onAdd, onRemove, onToggle
         />
       </div>
       {error && (
-        <div className="drop-error" role="alert" data-testid="drop-error" ref={errorRef}>
+        // Over the add dialog when it is open (files dropped onto it), else in the panel.
+        <div className={`drop-error ${pending ? 'floating' : ''}`} role="alert" data-testid="drop-error" ref={errorRef}>
           <div className="drop-error-head">
             <strong>Not added:</strong>
             <button type="button" className="dismiss" aria-label="Dismiss error" onClick={() => setError(null)}>
