@@ -4,7 +4,7 @@
 // BASE model: it joins as E = s·B·A − D, D being the bundle's base delta (shared − base).
 import { moduleFromTensors, type ExclusiveEntry, type ExclusiveModule } from '../../core/twin/index.ts';
 import { importLora, parseAdapterConfig, subtractBaseDelta, type Factors } from '../../core/peft/index.ts';
-import { decodeSafetensors, toFloat32, type Tensor } from '../../core/safetensors/index.ts';
+import { decodeSafetensors, isSafetensorsError, toFloat32, type Tensor } from '../../core/safetensors/index.ts';
 import type { F32Tensor } from '../../core/tensor/tensor.ts';
 import type { WeightInfo } from '../../model/llama.ts';
 
@@ -25,56 +25,188 @@ export interface InspectedModule {
   warnings: string[];
 }
 
-/** A dropped file is unusable; the message names the file (and tensor). */
+/**
+ * A dropped file is unusable. The message's first line says what is wrong in words a user
+ * understands and names the file; the lines after it (if any) are the technical detail (codec
+ * code, tensor, shapes). Only the message crosses the worker boundary, so the UI splits it there.
+ */
 export class ExpertFileError extends Error {
   override readonly name = 'ExpertFileError';
   constructor(
     readonly file: string,
     readonly tensor: string | undefined,
-    message: string,
+    readonly summary: string,
+    readonly detail?: string,
   ) {
-    super(message);
+    super(detail ? `${summary}\n${detail}` : summary);
   }
 }
 
 const PICKLE = /\.(bin|pt|pth|pkl|pickle|ckpt)$/i;
 const text = new TextDecoder();
 
-function fail(file: string, message: string, tensor?: string): never {
-  throw new ExpertFileError(file, tensor, `${file}${tensor ? `, tensor ${tensor}` : ''}: ${message}`);
+function fail(file: string, summary: string, detail?: string, tensor?: string): never {
+  throw new ExpertFileError(file, tensor, summary, detail);
+}
+
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** What the first bytes of a file that is not a safetensors file look like, in words (or null). */
+function sniff(bytes: Uint8Array): string | null {
+  const head = bytes.subarray(0, 1024);
+  if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return 'it looks like a zip archive; PyTorch saves its .pt/.bin checkpoints this way';
+  if (head[0] === 0x80 && head[1] !== undefined && head[1] >= 2 && head[1] <= 5) return 'it looks like a PyTorch pickle';
+  let printable = 0;
+  for (const b of head) {
+    if (b === 0) return null;
+    if (b === 9 || b === 10 || b === 13 || (b >= 0x20 && b < 0x7f) || b >= 0x80) printable++;
+  }
+  if (head.length === 0 || printable < 0.95 * head.length) return null;
+  const start = text.decode(head).trimStart();
+  if (/^<(!doctype|html|\?xml)/i.test(start)) return 'it looks like a web page: was a download page saved instead of the file?';
+  if (start.startsWith('{') || start.startsWith('[')) return 'it looks like JSON text';
+  return 'it looks like text';
+}
+
+/** A codec error in plain words (first) with the codec's own message as the detail. */
+function safetensorsProblem(file: DroppedFileData, e: unknown): ExpertFileError {
+  const code = isSafetensorsError(e) ? e.code : undefined;
+  const detail = errorText(e);
+  const tensor = (e as { tensor?: string }).tensor;
+  const n = file.name;
+  const what = (summary: string) => new ExpertFileError(n, tensor, summary, detail);
+  if (file.bytes.length === 0) return what(`${n} is empty (0 bytes).`);
+  if (code === 'TRUNCATED' || code === 'HEADER_TOO_LARGE' || code === 'HEADER_NOT_JSON') {
+    const looks = sniff(file.bytes);
+    if (looks) return what(`${n} is not a safetensors file (${looks}).`);
+    if (file.bytes.length < 8) return what(`${n} is not a safetensors file: it is only ${file.bytes.length} bytes long.`);
+    if (code === 'TRUNCATED') return what(`${n} is incomplete: the file ends before the data it describes (an interrupted download or copy?).`);
+    return what(`${n} is not a safetensors file.`);
+  }
+  if (code === 'OUT_OF_BOUNDS') return what(`${n} is incomplete: the file ends before the data it describes (an interrupted download or copy?).`);
+  if (code === 'UNKNOWN_DTYPE') return what(`${n} stores its numbers in a type this app cannot read.`);
+  return what(`${n} is damaged: its header does not match its contents.`);
 }
 
 function decode(file: DroppedFileData) {
   try {
     return decodeSafetensors(file.bytes, { name: file.name });
   } catch (e) {
-    // The codec's messages already name the file and tensor.
-    throw new ExpertFileError(file.name, (e as { tensor?: string }).tensor, e instanceof Error ? e.message : String(e));
+    throw safetensorsProblem(file, e);
   }
 }
 
 function f32(file: string, tensors: ReadonlyMap<string, Tensor>): Map<string, F32Tensor> {
   const out = new Map<string, F32Tensor>();
   for (const [k, t] of tensors) {
-    if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') fail(file, `dtype ${t.dtype}; expert weights must be F32, F16 or BF16`, k);
+    if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') fail(file, `${file} stores its weights as ${t.dtype}; an expert's weights must be F32, F16 or BF16.`, `tensor ${k}: dtype ${t.dtype}`, k);
     out.set(k, { shape: t.shape, data: toFloat32(t) });
   }
   return out;
 }
 
-/** Example prompts from an examples file: a JSON array of strings, { prompts: [...] }, or text lines. */
-function readExamples(f: DroppedFileData): { prompts: string[]; name?: string; description?: string } {
-  const s = text.decode(f.bytes);
-  if (/\.txt$/i.test(f.name)) return { prompts: s.split('\n').map((l) => l.trim()).filter(Boolean) };
-  let v: unknown;
+interface Examples {
+  prompts: string[];
+  name?: string;
+  description?: string;
+}
+
+/** An examples file's content: a JSON list of strings or { prompts: [...] } (with an optional name and description). */
+function examplesFromJson(v: unknown): Examples | null {
+  const o = (Array.isArray(v) ? { prompts: v } : v) as { prompts?: unknown; name?: unknown; description?: unknown } | null;
+  if (typeof o !== 'object' || o === null || !Array.isArray(o.prompts) || o.prompts.some((p) => typeof p !== 'string')) return null;
+  const prompts = (o.prompts as string[]).map((p) => p.trim()).filter(Boolean);
+  if (prompts.length === 0) return null;
+  return { prompts, ...(typeof o.name === 'string' ? { name: o.name } : {}), ...(typeof o.description === 'string' ? { description: o.description } : {}) };
+}
+
+function parseJson(f: DroppedFileData): { ok: true; value: unknown } | { ok: false; error: string } {
   try {
-    v = JSON.parse(s);
+    return { ok: true, value: JSON.parse(text.decode(f.bytes)) };
   } catch (e) {
-    fail(f.name, `not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+    return { ok: false, error: errorText(e) };
   }
-  const o = (Array.isArray(v) ? { prompts: v } : v) as { prompts?: unknown; name?: unknown; description?: unknown };
-  if (!Array.isArray(o.prompts) || o.prompts.some((p) => typeof p !== 'string')) fail(f.name, 'expected a list of prompt strings, or { "prompts": [...] }');
-  return { prompts: (o.prompts as string[]).filter(Boolean), ...(typeof o.name === 'string' ? { name: o.name } : {}), ...(typeof o.description === 'string' ? { description: o.description } : {}) };
+}
+
+/** A file whose name says it holds example prompts (examples.json, prompts.txt, my_examples.json…). */
+const NAMED_EXAMPLES = /example|prompt/i;
+
+/** The dropped files sorted: what is read, and what is set aside (reported to the user, never an error). */
+interface Sorted {
+  config: DroppedFileData | undefined;
+  weights: DroppedFileData[];
+  pickles: DroppedFileData[];
+  examples: { file: string; examples: Examples } | undefined;
+  /** Names of the files that play no part (a README, training logs, other JSON, data sets…). */
+  ignored: string[];
+}
+
+/**
+ * Decides what each dropped file is, so that a whole adapter folder can be dropped at once:
+ * adapter_config.json, the .safetensors weights and an examples file are read; everything else is
+ * set aside. An examples file is decided by its content (a JSON list of prompt strings, or an
+ * object with one under "prompts"), or, for .txt, by a name with "example" or "prompt" in it (one
+ * prompt per line). A file named like an examples file that does not hold prompts is an error: the
+ * user meant it.
+ */
+function sortFiles(files: readonly DroppedFileData[]): Sorted {
+  const out: Sorted = { config: undefined, weights: [], pickles: [], examples: undefined, ignored: [] };
+  const candidates: { file: string; examples: Examples }[] = [];
+  for (const f of files) {
+    const name = f.name;
+    if (name.startsWith('.')) continue; // .DS_Store, .gitattributes: not worth a mention
+    if (name === 'adapter_config.json' && !out.config) out.config = f;
+    else if (/\.safetensors$/i.test(name)) out.weights.push(f);
+    else if (PICKLE.test(name)) out.pickles.push(f);
+    else if (/\.json$/i.test(name) && name !== 'adapter_config.json') {
+      const parsed = parseJson(f);
+      const ex = parsed.ok ? examplesFromJson(parsed.value) : null;
+      if (ex) candidates.push({ file: name, examples: ex });
+      else if (NAMED_EXAMPLES.test(name))
+        fail(name, `${name} does not hold example prompts: it should be a JSON list of prompt strings, or { "prompts": [...] }.`, parsed.ok ? undefined : `not valid JSON (${parsed.error})`);
+      else out.ignored.push(name);
+    } else if (/\.txt$/i.test(name) && NAMED_EXAMPLES.test(name)) {
+      const prompts = text.decode(f.bytes).split('\n').map((l) => l.trim()).filter(Boolean);
+      if (prompts.length === 0) fail(name, `${name} is empty: give one example prompt per line.`);
+      candidates.push({ file: name, examples: { prompts } });
+    } else out.ignored.push(name);
+  }
+  // Several files of prompts: the one named like an examples file wins; the others are set aside.
+  const chosen = candidates.find((c) => NAMED_EXAMPLES.test(c.file)) ?? candidates[0];
+  out.examples = chosen;
+  for (const c of candidates) if (c !== chosen) out.ignored.push(c.file);
+  return out;
+}
+
+/** The note shown with the expert when some dropped files were set aside. */
+function ignoredNote(names: readonly string[]): string[] {
+  if (names.length === 0) return [];
+  const list = names.length > 8 ? `${names.slice(0, 8).join(', ')} and ${names.length - 8} more` : names.join(', ');
+  return [`Not used: ${list} (only the adapter's config, its .safetensors weights and a list of example prompts are read).`];
+}
+
+const PICKLE_SUMMARY = (name: string) =>
+  `${name} is a PyTorch pickle file; pickle files are never loaded (they can run code). Convert it to .safetensors first (e.g. PEFT: save_pretrained(..., safe_serialization=True)).`;
+
+/** A PEFT import error in plain words, the importer's message as the detail. */
+function peftProblem(file: string, e: unknown): never {
+  const code = (e as { code?: string }).code;
+  const key = (e as { key?: string }).key;
+  const detail = errorText(e);
+  if (code === 'shape_mismatch' || code === 'unknown_module' || code === 'unknown_tensor') fail(file, `${file} was trained for a different model: its LoRA weights do not fit this model's shapes.`, detail, key);
+  if (code === 'rank_mismatch' || code === 'missing_pair') fail(file, `${file} does not match its adapter_config.json (or is damaged).`, detail, key);
+  if (code === 'non_finite') fail(file, `${file} contains invalid numbers (NaN or infinity).`, detail, key);
+  fail(file, `${file} could not be read as a LoRA adapter.`, detail, key);
+}
+
+/** An expert-file error from the module builder in plain words, its message as the detail. */
+function moduleProblem(file: string, e: unknown): never {
+  const detail = errorText(e);
+  const tensor = (e as { tensor?: string }).tensor;
+  if (/not an exclusive-module tensor/.test(detail)) fail(file, `${file} is not a twinmerge expert file: its tensors are not named <weight>.A, <weight>.B or <weight>.delta.`, detail, tensor);
+  if (/shape|the weight is|has no weight/.test(detail)) fail(file, `${file} was made for a different model: its weights do not fit this model's shapes.`, detail, tensor);
+  if (/non-finite/.test(detail)) fail(file, `${file} contains invalid numbers (NaN or infinity).`, detail, tensor);
+  fail(file, `${file} is not a usable expert file.`, detail, tensor);
 }
 
 function metaPrompts(meta: Record<string, string>): string[] {
@@ -93,36 +225,38 @@ function negate(d: ExclusiveEntry): ExclusiveEntry {
 }
 
 export function inspectExpertFiles(files: readonly DroppedFileData[], weights: readonly WeightInfo[], baseDelta: ReadonlyMap<string, ExclusiveEntry>): InspectedModule {
-  if (files.length === 0) fail('(no files)', 'nothing was dropped');
-  const pickle = files.find((f) => PICKLE.test(f.name));
-  if (pickle) fail(pickle.name, 'PyTorch pickle files are never loaded (they can run code). Convert it to .safetensors first (e.g. PEFT: save_pretrained(..., safe_serialization=True)).');
-  const unknown = files.find((f) => !/\.(safetensors|json|txt)$/i.test(f.name));
-  if (unknown) fail(unknown.name, 'unsupported file type: drop .safetensors weights, adapter_config.json, and optionally an examples .json/.txt');
-  const config = files.find((f) => f.name === 'adapter_config.json');
-  const weightsFiles = files.filter((f) => f.name.endsWith('.safetensors'));
-  const exampleFile = files.find((f) => f !== config && /\.(json|txt)$/i.test(f.name));
-  const examples = exampleFile ? readExamples(exampleFile) : { prompts: [] as string[] };
-  const bytes = weightsFiles.reduce((s, f) => s + f.bytes.length, 0);
+  if (files.length === 0) fail('(no files)', 'Nothing was dropped.');
+  const sorted = sortFiles(files);
+  const { config, pickles } = sorted;
+  const examples = sorted.examples?.examples ?? { prompts: [] as string[] };
   const shapes = new Map(weights.map((w) => [w.name, w.shape]));
+  const ignored = [...sorted.ignored];
 
   if (config) {
-    const st = weightsFiles.find((f) => f.name === 'adapter_model.safetensors') ?? (weightsFiles.length === 1 ? weightsFiles[0] : undefined);
-    if (!st) fail('adapter_config.json', 'was dropped without its adapter_model.safetensors (drop both files together)');
+    const st = sorted.weights.find((f) => f.name === 'adapter_model.safetensors') ?? (sorted.weights.length === 1 ? sorted.weights[0] : undefined);
+    if (!st) {
+      const pickle = pickles[0];
+      if (pickle) fail(pickle.name, PICKLE_SUMMARY(pickle.name));
+      fail('adapter_config.json', sorted.weights.length ? 'adapter_config.json came with several .safetensors files and none is called adapter_model.safetensors: drop the adapter\'s own weights with it.' : 'adapter_config.json was dropped without its adapter_model.safetensors: drop both files together (or the whole adapter folder).');
+    }
+    for (const f of [...sorted.weights, ...pickles]) if (f !== st) ignored.push(f.name);
     let cfg;
     try {
       cfg = parseAdapterConfig(text.decode(config.bytes), config.name);
     } catch (e) {
-      fail(config.name, e instanceof Error ? e.message : String(e));
+      const code = (e as { code?: string }).code;
+      fail(config.name, code === 'unsupported' ? `${config.name} describes an adapter this app cannot add (only LoRA adapters can join as an expert).` : `${config.name} is not a valid PEFT adapter config.`, errorText(e));
     }
     const { tensors, metadata } = decode(st);
     let imported;
     try {
       imported = importLora(cfg, f32(st.name, tensors), shapes);
     } catch (e) {
-      fail(st.name, e instanceof Error ? e.message : String(e), (e as { key?: string }).key);
+      if (e instanceof ExpertFileError) throw e;
+      peftProblem(st.name, e);
     }
-    if (imported.modules.length === 0) fail(st.name, 'contains no LoRA modules (lora_A / lora_B pairs)');
-    if (imported.replacements.size) fail(st.name, `replaces whole tensors (${[...imported.replacements.keys()].slice(0, 3).join(', ')}); only LoRA modules can join as an expert`);
+    if (imported.modules.length === 0) fail(st.name, `${st.name} contains no LoRA weights (lora_A / lora_B pairs).`);
+    if (imported.replacements.size) fail(st.name, `${st.name} replaces whole weights of the model; only LoRA modules can join as an expert.`, `replaced: ${[...imported.replacements.keys()].slice(0, 3).join(', ')}`);
     const entries = new Map<string, ExclusiveEntry>();
     const byWeight = new Map(imported.modules.map((m) => [m.weight, m]));
     for (const w of weights) {
@@ -140,7 +274,7 @@ export function inspectExpertFiles(files: readonly DroppedFileData[], weights: r
     return {
       format: 'peft',
       rank,
-      bytes,
+      bytes: st.bytes.length,
       tensors: imported.modules.length,
       suggestions: {
         name: examples.name ?? metadata.name ?? (typeof cfg.base_model_name_or_path === 'string' ? `LoRA adapter (r=${rank})` : 'LoRA adapter'),
@@ -148,26 +282,34 @@ export function inspectExpertFiles(files: readonly DroppedFileData[], weights: r
         examplePrompts: examples.prompts.length ? examples.prompts : metaPrompts(metadata),
       },
       module: entries,
-      warnings: imported.warnings,
+      warnings: [...imported.warnings, ...ignoredNote(ignored)],
     };
   }
 
-  if (weightsFiles.length !== 1) fail(weightsFiles[1]?.name ?? files[0]!.name, weightsFiles.length ? 'drop one expert file at a time' : 'no .safetensors weights among the dropped files');
-  const file = weightsFiles[0]!;
+  if (sorted.weights.length === 0) {
+    const pickle = pickles[0];
+    if (pickle) fail(pickle.name, PICKLE_SUMMARY(pickle.name));
+    const names = files.map((f) => f.name);
+    fail(names[0]!, `None of the dropped files is an expert: drop a twinmerge expert file (.safetensors) or a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors).`, `dropped: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', …' : ''}`);
+  }
+  if (sorted.weights.length > 1) fail(sorted.weights[1]!.name, `${sorted.weights.length} .safetensors files were dropped: drop one expert file at a time (or a PEFT adapter with its adapter_config.json).`, `dropped: ${sorted.weights.map((f) => f.name).join(', ')}`);
+  ignored.push(...pickles.map((f) => f.name));
+  const file = sorted.weights[0]!;
   const { tensors, metadata } = decode(file);
-  if ([...tensors.keys()].some((k) => /\.lora_[AB]\b/.test(k))) fail(file.name, 'looks like a PEFT LoRA adapter: drop its adapter_config.json together with it');
+  if ([...tensors.keys()].some((k) => /\.lora_[AB]\b/.test(k))) fail(file.name, `${file.name} looks like a PEFT LoRA adapter: drop its adapter_config.json together with it (or the whole adapter folder).`);
   let entries: ExclusiveModule;
   try {
     entries = moduleFromTensors(f32(file.name, tensors), shapes);
   } catch (e) {
-    fail(file.name, e instanceof Error ? e.message : String(e), (e as { tensor?: string }).tensor);
+    if (e instanceof ExpertFileError) throw e;
+    moduleProblem(file.name, e);
   }
-  if (entries.size === 0) fail(file.name, 'contains no expert tensors (<weight>.A / .B / .delta)');
+  if (entries.size === 0) fail(file.name, `${file.name} contains no expert weights (tensors named <weight>.A / .B / .delta).`);
   const rank = Math.max(0, ...[...entries.values()].map((e) => (e.kind === 'lowrank' ? e.rank : 0)));
   return {
     format: 'twinmerge',
     rank,
-    bytes,
+    bytes: file.bytes.length,
     tensors: entries.size,
     suggestions: {
       name: examples.name ?? metadata.name ?? metadata.id ?? file.name.replace(/\.safetensors$/i, ''),
@@ -175,6 +317,6 @@ export function inspectExpertFiles(files: readonly DroppedFileData[], weights: r
       examplePrompts: examples.prompts.length ? examples.prompts : metaPrompts(metadata),
     },
     module: entries,
-    warnings: [],
+    warnings: ignoredNote(ignored),
   };
 }
