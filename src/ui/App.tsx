@@ -7,6 +7,7 @@ import { ExpertsPanel } from './components/ExpertsPanel.tsx';
 import { LoadingScreen } from './components/LoadingScreen.tsx';
 import { SettingsPanel } from './components/SettingsPanel.tsx';
 import { StatusBar } from './components/StatusBar.tsx';
+import { UndoToast } from './components/UndoToast.tsx';
 import { storage } from './storage.ts';
 import { useConversations } from './useConversations.ts';
 import { useEngine } from './useEngine.ts';
@@ -36,6 +37,34 @@ export function App() {
     void storage.saveSettings(s);
   };
   const ready = engine.state.phase === 'ready' && convs.ready;
+
+  // A deleted conversation is hidden at once and removed when its Undo runs out (so Undo needs no copy).
+  const [deleted, setDeleted] = useState<{ id: string; title: string; key: number } | null>(null);
+  const visible = convs.conversations.filter((c) => c.id !== deleted?.id);
+  /** "New conversation" opens the empty one there is rather than piling up another. */
+  const openNew = (among = visible) => {
+    const empty = among.find((c) => c.messages.length === 0 && c.title === 'New conversation');
+    if (empty) convs.select(empty.id);
+    else convs.create();
+    setTab('chat');
+  };
+  const deleteConversation = (id: string) => {
+    if (deleted) convs.remove(deleted.id); // the previous one's Undo ends here
+    const c = convs.conversations.find((x) => x.id === id);
+    if (!c) return;
+    setDeleted({ id, title: c.title, key: Date.now() });
+    if (convs.active?.id === id) {
+      const rest = visible.filter((x) => x.id !== id);
+      if (rest[0]) convs.select(rest[0].id);
+      else openNew(rest);
+    }
+  };
+  const undoDelete = () => {
+    if (!deleted) return;
+    convs.select(deleted.id);
+    setDeleted(null);
+    setTab('chat');
+  };
   const memory = engine.state.phase === 'ready' ? engine.memory : null;
 
   return (
@@ -56,15 +85,28 @@ export function App() {
       </header>
       <main className="app-main">
         <ConversationList
-          conversations={convs.conversations}
+          conversations={visible}
           activeId={convs.active?.id ?? null}
           onSelect={(id) => {
             convs.select(id);
             setTab('chat');
           }}
-          onCreate={convs.create}
+          onCreate={() => openNew()}
           onRename={convs.rename}
-          onDelete={convs.remove}
+          onDelete={deleteConversation}
+          footer={
+            deleted && (
+              <UndoToast
+                key={deleted.key}
+                message={`Deleted "${deleted.title}".`}
+                onUndo={undoDelete}
+                onExpire={() => {
+                  convs.remove(deleted.id);
+                  setDeleted((d) => (d?.key === deleted.key ? null : d));
+                }}
+              />
+            )
+          }
         />
         <div className="center">
           {engine.state.phase !== 'ready' && <LoadingScreen progress={engine.state.phase === 'loading' ? engine.state.progress : null} {...(engine.state.phase === 'failed' ? { failed: engine.state.message } : {})} />}

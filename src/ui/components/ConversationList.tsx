@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import type { Conversation } from '../storage.ts';
 
 interface Props {
@@ -8,9 +8,11 @@ interface Props {
   onCreate: () => void;
   onRename: (id: string, title: string) => void;
   onDelete: (id: string) => void;
+  /** Shown under the "New conversation" button (the Undo of a deletion). */
+  footer?: ReactNode;
 }
 
-export function ConversationList({ conversations, activeId, onSelect, onCreate, onRename, onDelete }: Props) {
+export function ConversationList({ conversations, activeId, onSelect, onCreate, onRename, onDelete, footer }: Props) {
   const [editing, setEditing] = useState<string | null>(null);
   const [draft, setDraft] = useState('');
   return (
@@ -18,6 +20,7 @@ export function ConversationList({ conversations, activeId, onSelect, onCreate, 
       <button type="button" className="new-conversation" onClick={onCreate}>
         + New conversation
       </button>
+      {footer}
       <ul>
         {conversations.map((c) => (
           <li key={c.id} className={c.id === activeId ? 'active' : ''}>
