@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import type { InspectedExpert } from '../../worker/protocol.ts';
+import { Problem } from './Problem.tsx';
 
 interface Meta {
   id: string;
@@ -71,9 +72,9 @@ export function AddExpertDialog({ inspected, takenIds, onCancel, onConfirm }: Pr
           <textarea rows={6} value={prompts} onChange={(e) => setPrompts(e.target.value)} />
         </label>
         {(problem || error) && (
-          <p className="dialog-error" role="alert">
-            {error ?? problem}
-          </p>
+          <div className="dialog-error" role="alert">
+            {error ? <Problem message={error} /> : problem}
+          </div>
         )}
         {busy && progress && (
           <div className="add-progress" role="status" data-testid="add-progress">

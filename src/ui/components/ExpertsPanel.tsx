@@ -2,7 +2,7 @@ import { useEffect, useRef, useState, type DragEvent, type RefObject } from 'rea
 import type { DroppedFile, ExpertInfo, InspectedExpert } from '../../worker/protocol.ts';
 import type { EngineClient } from '../engineClient.ts';
 import { storage, type StoredExpert } from '../storage.ts';
-import type { AddExpertInput } from '../useEngine.ts';
+import type { AddExpertInput, AddExpertResult } from '../useEngine.ts';
 import { AddExpertDialog } from './AddExpertDialog.tsx';
 import { Problem } from './Problem.tsx';
 import { UndoToast } from './UndoToast.tsx';
@@ -13,7 +13,7 @@ interface Props {
   experts: ExpertInfo[];
   ready: boolean;
   client: RefObject<EngineClient | null>;
-  onAdd: (input: AddExpertInput) => Promise<{ trainMs: number }>;
+  onAdd: (input: AddExpertInput, onProgress?: (done: number, total: number) => void) => Promise<AddExpertResult>;
   onRemove: (id: string) => Promise<void>;
   onToggle: (id: string, enabled: boolean) => Promise<void>;
 }
@@ -252,7 +252,7 @@ export function ExpertsPanel({ experts, ready, client, onAdd, onRemove, onToggle
         </div>
       )}
       {info && (
-        <p className="drop-info" role="status">
+        <p className="drop-info" role="status" data-testid="add-info" ref={(el) => el?.scrollIntoView({ block: 'nearest' })}>
           {info}
         </p>
       )}
@@ -265,11 +265,11 @@ export function ExpertsPanel({ experts, ready, client, onAdd, onRemove, onToggle
             setPending(null);
             setError(null);
           }}
-          onConfirm={async (meta) => {
-            const { trainMs } = await onAdd({ ...meta, files: pending.files });
+          onConfirm={async (meta, onProgress) => {
+            const r = await onAdd({ ...meta, files: pending.files }, onProgress);
             setPending(null);
             setError(null);
-            setInfo(`Added "${meta.name}"; the router learned it in ${trainMs.toFixed(0)} ms. It is used from the next message on.`);
+            setInfo(`Added "${meta.name}" in ${(r.totalMs / 1000).toFixed(1)} s (${meta.examplePrompts.length} example prompts through the model, then the router learned it in ${r.trainMs.toFixed(0)} ms). It is used from the next message on.`);
           }}
         />
       )}
