@@ -22,9 +22,10 @@ function fromUrl(): { preference: BackendPreference; bundleUrl: string } {
   return { preference: b === 'wasm' || b === 'webgpu' ? b : 'auto', bundleUrl: q.get('bundle') ?? DEFAULT_BUNDLE_URL };
 }
 
-export function App() {
+/** `engineStart`: when the engine worker may start (main.tsx: once the service worker controls the page). */
+export function App({ engineStart }: { engineStart?: Promise<void> }) {
   const { preference, bundleUrl } = useMemo(fromUrl, []);
-  const engine = useEngine(bundleUrl, preference);
+  const engine = useEngine(bundleUrl, preference, engineStart);
   const convs = useConversations();
   const offline = useOffline();
   const [tab, setTab] = useState<'chat' | 'compare'>('chat');

@@ -6,12 +6,11 @@ import './styles.css';
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');
-// The engine worker starts with the app: let the service worker control the page first, so the
-// worker's downloads (wasm, bundle) are cached for offline use too.
-void startOfflineSupport().then(() =>
-  createRoot(root).render(
-    <StrictMode>
-      <App />
-    </StrictMode>,
-  ),
+// The page is drawn at once; the engine worker starts once the service worker controls the page,
+// so the worker's downloads (wasm, bundle) are cached for offline use too.
+const offlineReady = startOfflineSupport();
+createRoot(root).render(
+  <StrictMode>
+    <App engineStart={offlineReady} />
+  </StrictMode>,
 );

@@ -36,7 +36,12 @@ async function persistFeatures(id: string, features: StoredFeatures): Promise<vo
   await storage.saveExperts((await storage.loadExperts()).map((e) => (e.id === id ? { ...e, features } : e)));
 }
 
-export function useEngine(bundleUrl: string, preference: BackendPreference) {
+/**
+ * The engine worker and what the UI knows of it. The worker starts once `startAfter` resolves (the
+ * service worker controls the page, so the worker's downloads are cached for offline use), while
+ * the page is already drawn.
+ */
+export function useEngine(bundleUrl: string, preference: BackendPreference, startAfter: Promise<void> = Promise.resolve()) {
   const clientRef = useRef<EngineClient | null>(null);
   const [state, setState] = useState<EngineState>({ phase: 'loading', progress: null });
   const [experts, setExperts] = useState<ExpertInfo[]>([]);
@@ -57,19 +62,23 @@ export function useEngine(bundleUrl: string, preference: BackendPreference) {
   }, []);
 
   useEffect(() => {
-    const client = EngineClient.create();
-    clientRef.current = client;
-    const hideDiagnostics = exposeDiagnostics(client);
-    client.onNotice = (n) => {
-      setNotice({ level: n.level, message: n.message });
-      // The engine was rebuilt (device loss): a new backend, and new buffers.
-      if (n.backend) {
-        setBackend(n.backend);
-        void refreshMemory();
-      }
-    };
     let live = true;
+    let client: EngineClient | null = null;
+    let hideDiagnostics = () => {};
     (async () => {
+      await startAfter;
+      if (!live) return;
+      client = EngineClient.create();
+      clientRef.current = client;
+      hideDiagnostics = exposeDiagnostics(client);
+      client.onNotice = (n) => {
+        setNotice({ level: n.level, message: n.message });
+        // The engine was rebuilt (device loss): a new backend, and new buffers.
+        if (n.backend) {
+          setBackend(n.backend);
+          void refreshMemory();
+        }
+      };
       try {
         // The backend is known (and shown) before the bundle finishes loading.
         const probed = await client.probe(preference);
@@ -110,10 +119,10 @@ export function useEngine(bundleUrl: string, preference: BackendPreference) {
     return () => {
       live = false;
       hideDiagnostics();
-      client.dispose();
+      client?.dispose();
       clientRef.current = null;
     };
-  }, [bundleUrl, preference, refreshMemory]);
+  }, [bundleUrl, preference, refreshMemory, startAfter]);
 
   const persistCustom = useCallback(async (update: (list: StoredExpert[]) => StoredExpert[]) => {
     await storage.saveExperts(update(await storage.loadExperts()));
