@@ -52,10 +52,10 @@ export function assertFinite(data: ArrayLike<number>, what: string): void {
   if (i >= 0) throw new RangeError(`${what}: ${nonFiniteMessage(data, i)}`);
 }
 
-/** Row-major transpose of a [rows, cols] matrix into [cols, rows]. */
-export function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
+/** Row-major transpose of a [rows, cols] matrix into [cols, rows] (into `out` when given: no allocation). */
+export function transpose(data: Float32Array, rows: number, cols: number, out: Float32Array = new Float32Array(rows * cols)): Float32Array {
   if (data.length !== rows * cols) throw new RangeError(`transpose: ${data.length} elements is not ${rows}x${cols}`);
-  const out = new Float32Array(rows * cols);
+  if (out.length !== rows * cols) throw new RangeError(`transpose: output has ${out.length} elements, not ${rows}x${cols}`);
   for (let i = 0; i < rows; i++) {
     const ri = i * cols;
     for (let j = 0; j < cols; j++) out[j * rows + i] = data[ri + j]!;

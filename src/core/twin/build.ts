@@ -8,14 +8,13 @@
 // Experts are read one at a time, again for each pass: memory does not grow with their number
 // beyond the kept factors.
 import { f32ToF16Array } from '../dtype/index.ts';
-import { singularValues, truncatedSvd } from '../linalg/index.ts';
+import { rankForEnergy, singularValues, truncatedSvd } from '../linalg/index.ts';
 import type { Merger } from '../merge/index.ts';
 import { dequantizeF16, quantizeF16 } from '../quant/index.ts';
 import { planSafetensors, type TensorInput } from '../safetensors/index.ts';
 import { tensorDelta, type ExclusiveEntry, type ExclusiveModule } from './module.ts';
-import { budgetRanks, matrixRank, svdRankFor, type RankPolicy } from './rankPolicy.ts';
+import { budgetRanks, svdRankFor, type RankPolicy } from './rankPolicy.ts';
 import { dequantShared, storeShared, type ExclusiveDtype, type SharedDtype, type StoredShared, type TwinWeight } from './shared.ts';
-import { rankForEnergy } from '../linalg/index.ts';
 
 export interface TwinSource {
   readonly weights: readonly TwinWeight[];
@@ -76,7 +75,7 @@ function truncateFactors(f: { rows: number; cols: number; rank: number; A: Float
   return { A: f.A.slice(0, r * f.cols), B };
 }
 
-/** E [rows, cols] factored at the policy's SVD rank; per-matrix policies also cut it to their rank. */
+/** E [rows, cols] factored at the policy's SVD rank (fixed: final; budget: cut per expert later); energy cuts it to its rank. */
 function factorResidual(E: Float32Array, rows: number, cols: number, policy: RankPolicy, seed: number): Factored {
   const svd = truncatedSvd(E, rows, cols, svdRankFor(policy, rows, cols), { seed });
   let f: Factored = { kind: 'lowrank', rows, cols, rank: svd.rank, A: svd.A, B: svd.B, sigma: svd.singularValues };
@@ -84,9 +83,6 @@ function factorResidual(E: Float32Array, rows: number, cols: number, policy: Ran
     // The energy share is of ALL of E's sigma^2, not only of the computed prefix.
     const r = Math.min(svd.rank, Math.max(1, rankForEnergy(singularValues(E, rows, cols), policy.energy)));
     f = { ...f, ...truncateFactors(f, r), rank: r };
-  } else {
-    const r = matrixRank(policy, svd.singularValues, svd.rank);
-    if (r < svd.rank) f = { ...f, ...truncateFactors(f, r), rank: r };
   }
   return f;
 }

@@ -4,7 +4,7 @@
 //   energy e (max m)  the smallest rank keeping a share e of the matrix's sigma^2 (at most m);
 //   budget s          one expert's file (header + factors + 1-D deltas) within s x one full expert's
 //                     bytes at the exclusive dtype; ranks bought greedily by kept energy per byte.
-import { allocateRanksByBudget, rankForEnergy } from '../linalg/index.ts';
+import { allocateRanksByBudget } from '../linalg/index.ts';
 import type { ExclusiveDtype, TwinWeight } from './shared.ts';
 
 export type RankPolicy =
@@ -40,13 +40,6 @@ export function svdRankFor(p: RankPolicy, rows: number, cols: number): number {
   if (p.kind === 'fixed') return Math.min(p.rank, full);
   if (p.kind === 'energy') return Math.min(p.max ?? full, full);
   return full;
-}
-
-/** Rank of one matrix from its singular values, for the per-matrix policies (fixed, energy). */
-export function matrixRank(p: RankPolicy, sigma: Float64Array, svdRank: number): number {
-  if (p.kind === 'fixed') return svdRank;
-  if (p.kind === 'energy') return Math.min(svdRank, Math.max(1, rankForEnergy(sigma, p.energy)));
-  return svdRank; // budget: decided per expert, see budgetRanks
 }
 
 /** Estimated header bytes of an expert file: names, dtypes, shapes (~120 bytes a tensor). */

@@ -24,6 +24,8 @@ export class CpuComposer implements Composer {
   private readonly slots = new Map<string, Slot>();
   private experts: ComposerExpert[] = [];
   private lastKey: string | undefined;
+  /** Checkpoint-layout scratch for weights the graph takes transposed (sized to the largest). */
+  private scratch = new Float32Array(0);
 
   addWeight(w: WeightInfo, stored: StoredShared): void {
     if (this.slots.has(w.name)) throw new ComposerError('DUPLICATE', `weight ${w.name} was added twice`);
@@ -31,6 +33,7 @@ export class CpuComposer implements Composer {
     if (stored.data.length !== n) throw new ComposerError('SHAPE_MISMATCH', `${w.name}: shared data has ${stored.data.length} values, expected [${w.shape}] = ${n}`);
     const shared = dequantShared(w, stored);
     this.slots.set(w.name, { w, shared, output: this.toGraph(w, shared) });
+    if (graphTransposes(w) && n > this.scratch.length) this.scratch = new Float32Array(n);
     this.lastKey = undefined;
   }
 
@@ -50,13 +53,13 @@ export class CpuComposer implements Composer {
     const weights = this.experts.map((e) => active.get(e.id) ?? 0);
     for (const s of this.slots.values()) {
       const entries = this.experts.map((e, t) => (weights[t] !== 0 ? e.module.get(s.w.name) : undefined));
-      if (!entries.some((e) => e)) {
-        s.output.set(graphTransposes(s.w) ? transpose(s.shared, s.w.shape[0]!, s.w.shape[1]!) : s.shared);
-        continue;
-      }
-      // Untransposed weights are composed straight into the output.
-      const hf = composeTensorCpu(s.w.name, s.w.shape, s.shared, entries, weights, graphTransposes(s.w) ? undefined : s.output);
-      if (graphTransposes(s.w)) s.output.set(transpose(hf, s.w.shape[0]!, s.w.shape[1]!));
+      // Composed in the checkpoint layout: straight into the output when the graph takes it so,
+      // else into the scratch and transposed into the output. No allocation per message.
+      const flip = graphTransposes(s.w);
+      const hf = flip ? this.scratch.subarray(0, s.shared.length) : s.output;
+      if (entries.some((e) => e)) composeTensorCpu(s.w.name, s.w.shape, s.shared, entries, weights, hf);
+      else hf.set(s.shared);
+      if (flip) transpose(hf, s.w.shape[0]!, s.w.shape[1]!, s.output);
     }
     this.lastKey = key;
     return true;

@@ -145,11 +145,4 @@ export class ExpertSet {
   setEnabled(id: string, enabled: boolean): void {
     this.get(id).enabled = enabled;
   }
-
-  /** Bytes of every expert's module as held. */
-  moduleBytes(): number {
-    let b = 0;
-    for (const e of this.experts) for (const x of e.module.values()) b += x.kind === 'delta' ? x.delta.byteLength : x.A.byteLength + x.B.byteLength;
-    return b;
-  }
 }
