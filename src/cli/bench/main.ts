@@ -75,6 +75,39 @@ export interface BenchReport {
   seconds: number;
 }
 
+/**
+ * The figures issue #13 names, from one report (null where a section did not run or failed). Every
+ * ratio is measured side by side in that run; > 1 is better except overheadShareOfTtft and
+ * firstMessageTtftOverLater (lower is better).
+ */
+export interface BenchHeadline {
+  /** Median (route + compose) / time to first token, demo bundle, WebGPU. */
+  overheadShareOfTtft: number | null;
+  /** The page's first message's TTFT over the median of the later ones. */
+  firstMessageTtftOverLater: number | null;
+  /** Ours / transformers.js in Chromium, zoo model. */
+  prefillRatioVsTransformersJs: { webgpu: number | null };
+  decodeRatioVsTransformersJs: { webgpu: number | null; wasm: number | null };
+  /** Decode with composed weights (graph inputs) / the same weights baked in, same EP. */
+  composedVsStaticDecode: { webgpu: number | null; wasm: number | null };
+  /** ORT's MatMul+Add of the same shapes / our WGSL composer, worst over the cases run. */
+  composerVsOrtMatMul: number | null;
+}
+
+export function benchHeadline(r: BenchReport): BenchHeadline {
+  const eb = (ep: string) => r.engineBrowser?.ratios.find((x) => x.ep === ep) ?? null;
+  const dec = (ep: string) => r.decode.find((d) => d.backend === ep)?.ratio ?? null;
+  const composer = r.composerGpu.map((c) => c.ratioOrtMatMulAddOverOurs).filter((x): x is number => x !== null);
+  return {
+    overheadShareOfTtft: r.overhead?.summary.overheadShareOfTtft ?? null,
+    firstMessageTtftOverLater: r.overhead?.summary.firstMessageTtftOverLater ?? null,
+    prefillRatioVsTransformersJs: { webgpu: eb('webgpu')?.prefillRatio ?? null },
+    decodeRatioVsTransformersJs: { webgpu: eb('webgpu')?.decodeRatio ?? null, wasm: eb('wasm')?.decodeRatio ?? null },
+    composedVsStaticDecode: { webgpu: dec('webgpu'), wasm: dec('wasm') },
+    composerVsOrtMatMul: composer.length ? Math.min(...composer) : null,
+  };
+}
+
 /** One engine-browser case: medians, or the error that stopped it. */
 export interface EngineBrowserRow {
   ep: 'webgpu' | 'wasm';
@@ -275,7 +308,7 @@ export async function benchMain(args: string[]): Promise<number> {
   const flush = (final = false) => {
     report.seconds = (performance.now() - t0) / 1000;
     mkdirSync(o.out, { recursive: true });
-    writeFileSync(join(o.out, 'bench.json'), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(o.out, 'bench.json'), `${JSON.stringify({ headline: benchHeadline(report), ...report }, null, 2)}\n`);
     const md = markdown(report);
     writeFileSync(join(o.out, 'bench.md'), final ? md : `${md}\n_(run in progress: sections still to come are missing)_\n`);
     return md;
