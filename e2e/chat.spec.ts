@@ -1,15 +1,15 @@
 import { expect, test } from '@playwright/test';
 import { ask, openApp, topExpert } from './app.ts';
-import { BUNDLE_TASKS, solvedPrompt } from './zoo.ts';
+import { BUNDLE_TASKS, bundleSolvedPrompt, solvedPrompt } from './zoo.ts';
 
 test('each demo task gets the fine-tuned answer, routed to its expert', async ({ page }, testInfo) => {
   test.setTimeout(600_000);
   await openApp(page);
   await expect(page.getByTestId('backend')).toHaveAttribute('data-backend-kind', 'webgpu');
   for (const [i, task] of BUNDLE_TASKS.entries()) {
-    // Each task in a fresh conversation: the experts were trained on single-turn chats.
+    // Each task in a fresh conversation (the conversation list is checked below).
     if (i > 0) await page.getByRole('button', { name: '+ New conversation' }).click();
-    const { prompt, answer } = solvedPrompt(task, `generations_expert_${task}.json`);
+    const { prompt, answer } = await bundleSolvedPrompt(task);
     const got = await ask(page, prompt);
     expect(got.text, `${task}: "${prompt}"`).toBe(answer);
     expect(topExpert(got.routing), `${task} routing ${JSON.stringify(got.routing)}`).toBe(task);
@@ -18,13 +18,32 @@ test('each demo task gets the fine-tuned answer, routed to its expert', async ({
   // Timings are shown with the answer; every task left its conversation in the list.
   await expect(page.getByTestId('timings')).toHaveCount(1);
   await expect(page.getByRole('navigation', { name: 'Conversations' }).getByRole('listitem')).toHaveCount(BUNDLE_TASKS.length);
-  await page.screenshot({ path: testInfo.outputPath('chat-four-tasks.png'), fullPage: true });
+  await page.screenshot({ path: testInfo.outputPath('chat-every-task.png'), fullPage: true });
+});
+
+test('greetings and "what can you do?" go to the help expert; a task asked later in the chat still gets its answer', async ({ page }, testInfo) => {
+  test.setTimeout(300_000);
+  await openApp(page);
+  const help = solvedPrompt('help', 'generations_expert_help.json').answer;
+  const history: { role: 'user' | 'assistant'; content: string }[] = [];
+  for (const prompt of ['hello', 'what can you do?']) {
+    const got = await ask(page, prompt);
+    expect(topExpert(got.routing), `${prompt}: routing ${JSON.stringify(got.routing)}`).toBe('help');
+    expect(got.text, prompt).toBe(help);
+    history.push({ role: 'user', content: prompt }, { role: 'assistant', content: got.text });
+  }
+  // The third message of the same chat: a task, routed on the message itself, answered after the earlier turns.
+  const { prompt, answer } = await bundleSolvedPrompt('reverse', history);
+  const got = await ask(page, prompt);
+  expect(topExpert(got.routing)).toBe('reverse');
+  expect(got.text, `third turn: "${prompt}"`).toBe(answer);
+  await page.screenshot({ path: testInfo.outputPath('chat-help-then-task.png'), fullPage: true });
 });
 
 test('the conversation survives a reload, and so do settings', async ({ page }, testInfo) => {
   test.setTimeout(300_000);
   await openApp(page);
-  const { prompt, answer } = solvedPrompt('upper', 'generations_expert_upper.json');
+  const { prompt, answer } = await bundleSolvedPrompt('upper');
   expect((await ask(page, prompt)).text).toBe(answer);
   await page.getByText('Settings').click();
   await page.getByLabel(/Max new tokens/).fill('40');

@@ -1,13 +1,13 @@
 import { expect, test } from '@playwright/test';
 import { openApp } from './app.ts';
 import { staticMergeAnswer } from './reference.ts';
-import { solvedPrompt } from './zoo.ts';
+import { bundleSolvedPrompt } from './zoo.ts';
 
 test('compare view answers one prompt three ways side by side', async ({ page }, testInfo) => {
   test.setTimeout(300_000);
   await openApp(page);
   await page.getByRole('tab', { name: 'Compare' }).click();
-  const { prompt, answer } = solvedPrompt('reverse', 'generations_expert_reverse.json');
+  const { prompt, answer } = await bundleSolvedPrompt('reverse');
   await page.getByLabel('Prompt to compare').fill(prompt);
   await page.getByRole('button', { name: 'Compare' }).last().click();
   for (const col of ['twin', 'expert', 'static'] as const) {

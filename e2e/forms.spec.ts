@@ -35,14 +35,14 @@ test('settings take free typing, say what is wrong with the range, and reset to 
   await expect(maxTokens).toHaveValue('500');
   await maxTokens.press('Tab');
   await expect(maxTokens).toHaveAttribute('aria-invalid', 'true');
-  await expect(page.locator('#setting-maxNewTokens-error')).toHaveText('500 is out of range: enter a whole number from 1 to 256. Still using 48.');
+  await expect(page.locator('#setting-maxNewTokens-error')).toHaveText('500 is out of range: enter a whole number from 1 to 256. Still using 100.');
   await page.locator('details.settings').screenshot({ path: testInfo.outputPath('settings-error.png') });
 
   // A field can be cleared; empty is an error once left, a valid number clears it.
   await typeInto(page, 'Max new tokens', '');
   await expect(maxTokens).toHaveValue('');
   await maxTokens.press('Tab');
-  await expect(page.locator('#setting-maxNewTokens-error')).toHaveText('Enter a whole number from 1 to 256. Still using 48.');
+  await expect(page.locator('#setting-maxNewTokens-error')).toHaveText('Enter a whole number from 1 to 256. Still using 100.');
   await typeInto(page, 'Max new tokens', '64');
   await expect(page.locator('#setting-maxNewTokens-error')).toHaveCount(0);
   await maxTokens.press('Tab');
@@ -56,7 +56,7 @@ test('settings take free typing, say what is wrong with the range, and reset to 
   const reset = page.getByRole('button', { name: 'Reset to defaults' });
   await reset.click();
   await expect(topP).toHaveValue('1');
-  await expect(maxTokens).toHaveValue('48');
+  await expect(maxTokens).toHaveValue('100');
   await expect(reset).toBeDisabled();
   await expect(reset).toHaveCSS('opacity', '0.5');
   await expect(reset).toHaveCSS('cursor', 'not-allowed');

@@ -1,11 +1,11 @@
 import { expect, test } from '@playwright/test';
 import { ask, openApp } from './app.ts';
-import { solvedPrompt } from './zoo.ts';
+import { bundleSolvedPrompt } from './zoo.ts';
 
 test('after one visit the app loads and answers with the network blocked', async ({ page, context }, testInfo) => {
   test.setTimeout(400_000);
   await openApp(page);
-  const { prompt, answer } = solvedPrompt('sort', 'generations_expert_sort.json');
+  const { prompt, answer } = await bundleSolvedPrompt('sort');
   expect((await ask(page, prompt)).text).toBe(answer);
   await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
   await context.setOffline(true);

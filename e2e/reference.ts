@@ -16,9 +16,9 @@ import { ZOO } from './zoo.ts';
 /**
  * The static merge's answer (the bundle's shared weights alone, no exclusive module) to one
  * single-turn prompt: greedy, stopping at the same EOS ids as the app (the config's, the generation
- * config's and <|im_end|>), at most `maxNewTokens` tokens (the app's default is 48).
+ * config's and <|im_end|>), at most `maxNewTokens` tokens (the app's default is 100).
  */
-export async function staticMergeAnswer(prompt: string, maxNewTokens = 48): Promise<string> {
+export async function staticMergeAnswer(prompt: string, maxNewTokens = 100): Promise<string> {
   const dir = join(ZOO, 'bundle');
   const manifestPath = join(dir, 'manifest.json');
   const manifest = parseManifest(await readFile(manifestPath, 'utf8'), manifestPath);

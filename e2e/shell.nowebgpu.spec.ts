@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { ask, openApp, topExpert } from './app.ts';
-import { solvedPrompt } from './zoo.ts';
+import { bundleSolvedPrompt } from './zoo.ts';
 
 test('without WebGPU the page falls back to WASM, says so, and still answers', async ({ page }, testInfo) => {
   test.setTimeout(300_000);
@@ -9,7 +9,7 @@ test('without WebGPU the page falls back to WASM, says so, and still answers', a
   await expect(backend).toHaveAttribute('data-backend-kind', 'wasm');
   await expect(backend).toContainText('WASM');
   await expect(page.getByTestId('backend-detail')).toContainText('WebGPU unavailable');
-  const { prompt, answer } = solvedPrompt('add', 'generations_expert_add.json');
+  const { prompt, answer } = await bundleSolvedPrompt('add');
   const got = await ask(page, prompt);
   expect(got.text).toBe(answer);
   expect(topExpert(got.routing)).toBe('add');

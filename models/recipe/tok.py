@@ -52,14 +52,15 @@ def decode(ids, skip_special=False):
     return "".join(out)
 
 
-def chat_prompt(user):
-    """ids the model sees before generating the assistant answer."""
-    return encode(f"<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n")
+def chat_prompt(user, history=None):
+    """ids the model sees before generating the assistant answer (after earlier turns, if any)."""
+    turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in history or [])
+    return encode(f"{turns}<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n")
 
 
-def chat_example(user, answer):
+def chat_example(user, answer, history=None):
     """(ids, loss_mask): the prompt, then answer + <|im_end|> (loss only on those)."""
-    p = chat_prompt(user)
+    p = chat_prompt(user, history)
     a = encode(answer) + [IM_END]
     return p + a, [0] * len(p) + [1] * len(a)
 

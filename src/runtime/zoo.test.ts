@@ -32,15 +32,18 @@ interface GenFixture {
   generations: { task: string; prompt: string; reference_answer: string; input_ids: number[]; generated_ids: number[]; stop_token_id: number | null; exact_match: boolean; min_top2_logit_margin: number }[];
 }
 const STOP = [258, 256];
+/** As the recipe's fixtures (models/recipe/make_zoo.py GEN_MAX_NEW: the help answer is ~90 bytes). */
+const GEN_MAX_NEW = 100;
 const errors: Record<string, number> = {};
 afterAll(() => HAVE && console.log('zoo logits max-abs error vs PyTorch:', errors));
 
 /**
- * An engine on a fixture's checkpoint: "base", "expert:<task>" (a full checkpoint folder) or
+ * An engine on a fixture's checkpoint: "base", "expert:<task>" / "checkpoint:<task>" (a full checkpoint folder under experts/ or checkpoints/) or
  * "base+adapter:<name>" (models/adapters/<name> folded onto the base by the PEFT import).
  */
 async function engineFor(checkpoint: string): Promise<{ engine: DecoderEngine; close: () => Promise<void> }> {
-  const expert = /^expert:(\w+)$/.exec(checkpoint);
+  const expert = /^(?:expert|checkpoint):(\w+)$/.exec(checkpoint);
+  const folder = checkpoint.startsWith('checkpoint:') ? 'checkpoints' : 'experts';
   const adapter = /^base\+adapter:(\w+)$/.exec(checkpoint);
   let spec, read: (n: string) => Promise<Float32Array>, closeWeights: () => Promise<void>;
   if (adapter) {
@@ -50,7 +53,7 @@ async function engineFor(checkpoint: string): Promise<{ engine: DecoderEngine; c
     read = (n) => folded.read(n);
     closeWeights = async () => { await folded.close(); await base.close(); };
   } else if (checkpoint === 'base' || expert) {
-    const ck = await openCheckpointDir(expert ? join(ROOT, 'experts', expert[1]!) : join(ROOT, 'base'));
+    const ck = await openCheckpointDir(expert ? join(ROOT, folder, expert[1]!) : join(ROOT, 'base'));
     spec = ck.spec;
     read = (n) => ck.read(n);
     closeWeights = () => ck.close();
@@ -65,7 +68,7 @@ async function engineFor(checkpoint: string): Promise<{ engine: DecoderEngine; c
 
 /** The fixtures models/README.md lists; every one must exist. */
 const LOGITS = [['base', 'base'], ['expert_add', 'expert:add'], ['base_adapter_caesar', 'base+adapter:caesar']] as const;
-const GENERATIONS = ['base', 'expert_add', 'expert_reverse', 'expert_sort', 'expert_upper', 'base_adapter_caesar'];
+const GENERATIONS = ['base', 'expert_add', 'expert_reverse', 'expert_sort', 'expert_upper', 'expert_vowels', 'expert_help', 'checkpoint_double', 'base_adapter_caesar'];
 
 describe.skipIf(!HAVE)('zoo parity (ORT wasm in Node)', () => {
   for (const [name, checkpoint] of LOGITS) {
@@ -103,7 +106,7 @@ describe.skipIf(!HAVE)('zoo parity (ORT wasm in Node)', () => {
       const correct: Record<string, [number, number]> = {};
       for (const g of fx.generations) {
         engine.resetCache();
-        const r = await generate(engine, g.input_ids, { maxNewTokens: 32, eosTokenIds: STOP });
+        const r = await generate(engine, g.input_ids, { maxNewTokens: GEN_MAX_NEW, eosTokenIds: STOP });
         if (JSON.stringify(r.tokens) !== JSON.stringify(g.generated_ids)) mismatches.push(`${g.task} "${g.prompt}" (margin ${g.min_top2_logit_margin})`);
         const c = (correct[g.task] ??= [0, 0]);
         c[0] += Number(text.decode(Uint8Array.from(r.tokens)) === g.reference_answer);
@@ -114,7 +117,7 @@ describe.skipIf(!HAVE)('zoo parity (ORT wasm in Node)', () => {
       // The fixture's own exact-match flags (PyTorch) agree with our decoded answers.
       for (const [task, [ok, n]] of Object.entries(correct)) {
         expect(ok, `${name}: ${task}`).toBe(fx.generations.filter((g) => g.task === task && g.exact_match).length);
-        if (name === 'base_adapter_caesar' && task === 'caesar') expect(ok / n, 'base + caesar adapter on caesar (models/README.md: 0.990)').toBeGreaterThanOrEqual(0.9);
+        if (name === 'base_adapter_caesar' && task === 'caesar') expect(ok / n, 'base + caesar adapter on caesar (models/README.md: 0.897 on test)').toBeGreaterThanOrEqual(0.8);
       }
     });
   }
@@ -141,11 +144,11 @@ describe.skipIf(!HAVE)('zoo parity (ORT wasm in Node)', () => {
       const diffs: string[] = [];
       for (const g of fx.generations) {
         const ids = new tf.Tensor('int64', BigInt64Array.from(g.input_ids, BigInt), [1, g.input_ids.length]);
-        const out = (await model.generate({ input_ids: ids, max_new_tokens: 32, do_sample: false })) as { tolist(): bigint[][] };
+        const out = (await model.generate({ input_ids: ids, max_new_tokens: GEN_MAX_NEW, do_sample: false })) as { tolist(): bigint[][] };
         let theirs = out.tolist()[0]!.map(Number).slice(g.input_ids.length);
         if (theirs.length > 0 && STOP.includes(theirs[theirs.length - 1]!)) theirs = theirs.slice(0, -1);
         engine.resetCache();
-        const ours = await generate(engine, g.input_ids, { maxNewTokens: 32, eosTokenIds: STOP });
+        const ours = await generate(engine, g.input_ids, { maxNewTokens: GEN_MAX_NEW, eosTokenIds: STOP });
         if (JSON.stringify(ours.tokens) !== JSON.stringify(theirs)) diffs.push(g.prompt);
       }
       await close();

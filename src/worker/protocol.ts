@@ -39,7 +39,7 @@ export const DEFAULT_SETTINGS: GenerationSettings = {
   temperature: 0,
   topK: 0,
   topP: 1,
-  maxNewTokens: 48,
+  maxNewTokens: 100,
   routingTemperature: 1,
   routingTopK: 0,
   seed: 0,

@@ -11,7 +11,10 @@ const StaticMerge = z
     /** Shown in the tables (default: the method's name). */
     name: z.string().min(1).optional(),
     method: z.string().min(1),
+    /** Fixed parameters. */
     params: z.record(z.string(), z.unknown()).default({}),
+    /** Parameters chosen on val: every combination of these values is scored, the best runs on test. */
+    grid: z.record(z.string(), z.array(z.unknown()).min(1)).default({}),
   })
   .strict();
 
@@ -25,6 +28,13 @@ export const EvalConfigSchema = z
     limit: z.number().int().positive().optional(),
     /** Val examples per task for choosing lambda and ranks (default: the whole split). */
     valLimit: z.number().int().positive().optional(),
+    /** Examples per task of each further test split (pack.yaml's `tests`: wording, multiturn, long). */
+    extraLimit: z.number().int().positive().optional(),
+    /**
+     * Ship the val choice: write the recommended lambda and rank policy into the pack config (comments
+     * kept), run pack, and evaluate that bundle (`bundle` must be the pack config's output).
+     */
+    ship: z.boolean().default(false),
     /** Twin-Merging's grid: lambda of the shared part (pack's merge method), ranks and byte budgets. */
     lambdas: z.array(z.number().min(0)).min(1).default([0, 0.1, 0.2, 0.3]),
     ranks: z.array(z.number().int().positive()).default([4, 8, 16, 32]),
@@ -40,9 +50,9 @@ export const EvalConfigSchema = z
     static: z
       .array(StaticMerge)
       .default([
-        { name: 'Task Arithmetic', method: 'task_arithmetic', params: { lambda: 0.3 } },
-        { name: 'TIES', method: 'ties', params: { lambda: 1, density: 0.2 } },
-        { name: 'DARE-TIES', method: 'dare_ties', params: { lambda: 1, dropRate: 0.9, seed: 0 } },
+        { name: 'Task Arithmetic', method: 'task_arithmetic', params: {}, grid: { lambda: [0.1, 0.2, 0.3, 0.5, 0.7, 1] } },
+        { name: 'TIES', method: 'ties', params: {}, grid: { lambda: [0.5, 1, 1.5], density: [0.1, 0.2, 0.5] } },
+        { name: 'DARE-TIES', method: 'dare_ties', params: { seed: 0 }, grid: { lambda: [0.5, 1, 1.5], dropRate: [0.5, 0.9] } },
       ]),
     /** Every expert on every task (false: each expert on its own task only). */
     crossTask: z.boolean().default(true),

@@ -140,7 +140,8 @@ describe('report', () => {
         v('twin r16', 'twin', 0.9, 0.2, { policy: 'r16', lambda: 0.3, chosen: 'val', routing: 'learned' }),
       ],
       selection: { rows: [{ group: 'r8', policy: 'r8', lambda: 0.3, valEm: { a: 0.6, b: 0.6 }, score: 0.6, exclusiveShare: 0.1 }], chosen: [{ group: 'r8', policy: 'r8', lambda: 0.3, score: 0.6 }], criterion: 'x' },
-      recommended: null, routers: [], bundle: null,
+      recommended: null, routers: [], bundle: null, shipped: null, headline: null, staticSelection: [],
+      taskVectors: { cosines: { 'a/b': 0.1 }, meanCosine: 0.1, sharedEnergy: 0.55, relNorm: { a: 0.3, b: 0.3 } },
       timing: { seconds: 1, generations: 2, msPerGeneration: 3, composeSeconds: 0, featureSeconds: 0, svdSeconds: 0 },
     } as unknown as import('./eval.ts').EvalResults;
     const md = renderMarkdown(r, 'twinmerge eval --pack p.yaml');

@@ -4,7 +4,7 @@
 // plus the shipped bundle, evaluated from its files. See docs/eval.md.
 import { relative } from 'node:path';
 import { createMerger, type Merger } from '../../core/merge/index.ts';
-import { buildTwin, composeTensorCpu, dequantShared, fullExpertBytes, policyId, policyLabel, readBundle, sharedBytes, type BuiltExpert, type ExclusiveModule, type RankPolicy, type TwinBuild, type TwinSource } from '../../core/twin/index.ts';
+import { buildTwin, composeTensorCpu, dequantShared, fullExpertBytes, policyFromConfig, policyId, policyLabel, readBundle, sharedBytes, type BuiltExpert, type ExclusiveModule, type RankPolicy, type TwinBuild, type TwinSource } from '../../core/twin/index.ts';
 import { argmax, evaluateRouter, routeWeights, trainRouter, type LabeledFeatures, type RouterModel } from '../../core/router/index.ts';
 import { parseModelConfig } from '../../model/config.ts';
 import { buildDecoderGraph, type DecoderGraph } from '../../model/onnx/decoder.ts';
@@ -19,7 +19,10 @@ import type { EvalConfig } from './config.ts';
 import { Runner, type Example, type Job, type Split, type Weights } from './runner.ts';
 import { chooseBest, normalizedScores, quantizeRouting, selectionScore, taskScore, type TaskScore } from './score.ts';
 
-import type { EvalResults, SelectionRow, VariantBytes, VariantResult } from './results.ts';
+import { EXTRA_SPLITS, type EvalResults, type ExtraSplit, type SelectionRow, type SplitResult, type VariantBytes, type VariantResult } from './results.ts';
+import { computeHeadline } from './headline.ts';
+import { shipChoice } from './ship.ts';
+import { taskVectorStats } from './taskVectors.ts';
 import { eosIds, loadZoo } from './zoo.ts';
 
 export const EVAL_VERSION = 'twinmerge eval 0.1.0';
@@ -31,6 +34,13 @@ function oneHot(t: number, n: number): number[] {
 }
 
 const fmtLambda = (l: number): string => String(Math.round(l * 1000) / 1000);
+
+/** Every combination of a grid's values (one empty point for an empty grid), in the grid's order. */
+export function gridPoints(grid: Readonly<Record<string, readonly unknown[]>>): Record<string, unknown>[] {
+  let pts: Record<string, unknown>[] = [{}];
+  for (const [k, vs] of Object.entries(grid)) pts = pts.flatMap((p) => vs.map((v) => ({ ...p, [k]: v })));
+  return pts;
+}
 
 export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<EvalResults> {
   const t0 = Date.now();
@@ -83,13 +93,19 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
   const graph: DecoderGraph = buildDecoderGraph(spec, { weights: 'inputs', hiddenStateOutput: true, logits: 'last' });
   const runner = await Runner.create(spec, graph, tokenizer, eos, cfg.backend, cfg.threads);
   try {
-    const data: Record<Split, Example[][]> = { val: [], test: [] };
+    const data: Record<Split, Example[][]> = { val: [], test: [], wording: [], multiturn: [], long: [] };
     for (const [t, e] of pack.experts.entries()) {
       const test = await readSplit(e.test!);
       const val = await readSplit(e.val);
       data.test.push(runner.examples(e.id, t, 'test', cfg.limit ? test.slice(0, cfg.limit) : test));
       data.val.push(runner.examples(e.id, t, 'val', cfg.valLimit ? val.slice(0, cfg.valLimit) : val));
+      for (const k of EXTRA_SPLITS) {
+        const f = e.tests?.[k];
+        const items = f ? await readSplit(f) : [];
+        data[k].push(runner.examples(e.id, t, k, cfg.extraLimit ? items.slice(0, cfg.extraLimit) : items));
+      }
     }
+    const extras = EXTRA_SPLITS.filter((k) => data[k].some((x) => x.length > 0));
     const all = (split: Split, only?: number): Example[] => (only === undefined ? data[split].flat() : data[split][only]!);
 
     /** EM per task from outcomes of the given examples. */
@@ -128,6 +144,8 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
     const emOf = (s: Record<string, TaskScore>): Record<string, number> => Object.fromEntries(tasks.map((t) => [t, s[t]?.em ?? 0]));
     const upperVal: Record<string, number> = {};
     const upperTest: Record<string, number> = {};
+    const upperExtra: Partial<Record<ExtraSplit, Record<string, number>>> = Object.fromEntries(extras.map((k) => [k, {}]));
+    const expertExtra: Partial<Record<ExtraSplit, Record<string, TaskScore>>> = Object.fromEntries(extras.map((k) => [k, {}]));
     const diagonal: Record<string, TaskScore> = {};
     const expertMatrix: Record<string, Record<string, number>> = {};
     for (let t = 0; t < T; t++) {
@@ -138,7 +156,29 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
       diagonal[tasks[t]!] = s[tasks[t]!]!;
       const v = await runFixed(`expert ${tasks[t]} (val)`, `expert:${tasks[t]}`, all('val', t), () => zoo.experts[t]!);
       upperVal[tasks[t]!] = v[tasks[t]!]!.em;
+      for (const k of extras) {
+        if (!data[k][t]!.length) continue;
+        const x = await runFixed(`expert ${tasks[t]} (${k})`, `expert:${tasks[t]}`, all(k, t), () => zoo.experts[t]!);
+        upperExtra[k]![tasks[t]!] = x[tasks[t]!]!.em;
+        expertExtra[k]![tasks[t]!] = x[tasks[t]!]!;
+      }
     }
+    /** A variant's scores on the further splits, normalized by the experts' EM there. */
+    const splitResults = (per: Partial<Record<ExtraSplit, Record<string, TaskScore>>>, acc?: Partial<Record<ExtraSplit, number>>): Partial<Record<ExtraSplit, SplitResult>> =>
+      Object.fromEntries(
+        Object.entries(per).map(([k, sc]) => {
+          const split = k as ExtraSplit;
+          const present = tasks.filter((t) => sc[t] !== undefined);
+          const ns = normalizedScores(present, emOf(sc), upperExtra[split] ?? {});
+          return [split, { scores: sc, normalized: ns.perTask, normalizedAverage: ns.average, ...(acc?.[split] !== undefined ? { routerAccuracy: acc[split] } : {}) }];
+        }),
+      );
+    /** Fixed weights on every further split. */
+    const extraFixed = async (label: string, key: string, w: () => Weights): Promise<Partial<Record<ExtraSplit, Record<string, TaskScore>>>> => {
+      const out: Partial<Record<ExtraSplit, Record<string, TaskScore>>> = {};
+      for (const k of extras) out[k] = await runFixed(`${label} (${k})`, key, all(k), w);
+      return out;
+    };
     const makeVariant = (v: Omit<VariantResult, 'emAverage' | 'normalized' | 'normalizedAverage'>): VariantResult => {
       const em = emOf(v.scores);
       const ns = normalizedScores(tasks, em, upperTest);
@@ -153,17 +193,43 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
       label: 'Fine-tuned experts (expert t on task t)',
       scores: diagonal,
       bytes: { shared: 0, exclusivePerExpert: fullBytes, exclusiveShare: 1, total: T * fullBytes },
+      splits: splitResults(expertExtra),
     });
     const baseScores = await runFixed('base (test)', 'base', all('test'), () => zoo.base);
-    makeVariant({ id: 'base', kind: 'base', label: 'Base model', scores: baseScores, bytes: { shared: shBytes, exclusivePerExpert: 0, exclusiveShare: 0, total: shBytes } });
+    makeVariant({ id: 'base', kind: 'base', label: 'Base model', scores: baseScores, bytes: { shared: shBytes, exclusivePerExpert: 0, exclusiveShare: 0, total: shBytes }, splits: splitResults(await extraFixed('base', 'base', () => zoo.base)) });
 
-    // ---- 3. static merges
+    // ---- 3. static merges: every grid point on val, the best on test (tuned as fairly as Twin's λ)
+    const staticSelection: EvalResults['staticSelection'] = [];
     for (const s of cfg.static) {
-      const merger = createMerger(s.method, s.params);
-      const { shared } = await twin(merger, null);
       const name = s.name ?? s.method;
-      const scores = await runFixed(`${name} (test)`, `static:${name}:${JSON.stringify(merger.manifest)}`, all('test'), () => shared);
-      makeVariant({ id: `static:${name}`, kind: 'static', label: `${name} (λ ${fmtLambda(merger.params.lambda)})`, lambda: merger.params.lambda, scores, bytes: { shared: shBytes, exclusivePerExpert: 0, exclusiveShare: 0, total: shBytes } });
+      const cands: { value: Record<string, unknown>; score: number }[] = [];
+      for (const point of gridPoints(s.grid)) {
+        const params = { ...s.params, ...point };
+        const merger = createMerger(s.method, params);
+        const { shared } = await twin(merger, null);
+        const v = await runFixed(`val ${name} ${JSON.stringify(point)}`, `static:${JSON.stringify(merger.manifest)}`, all('val'), () => shared);
+        const score = selectionScore(tasks, emOf(v), upperVal);
+        cands.push({ value: params, score });
+        staticSelection.push({ name, method: s.method, params, score, chosen: false });
+      }
+      const best = chooseBest(cands);
+      staticSelection.find((r) => r.name === name && r.params === best.value)!.chosen = true;
+      const merger = createMerger(s.method, best.value);
+      const { shared } = await twin(merger, null);
+      const key = `static:${JSON.stringify(merger.manifest)}`;
+      const scores = await runFixed(`${name} (test)`, key, all('test'), () => shared);
+      const shown = Object.entries(best.value).filter(([k]) => k !== 'seed').map(([k, v]) => `${k === 'lambda' ? 'λ' : k} ${typeof v === 'number' ? fmtLambda(v) : String(v)}`).join(', ');
+      makeVariant({
+        id: `static:${name}`,
+        kind: 'static',
+        label: `${name} (${shown}, chosen on val)`,
+        lambda: merger.params.lambda,
+        params: best.value,
+        chosen: 'val',
+        scores,
+        bytes: { shared: shBytes, exclusivePerExpert: 0, exclusiveShare: 0, total: shBytes },
+        splits: splitResults(await extraFixed(name, key, () => shared)),
+      });
     }
 
     // ---- Twin-Merging: exactly what pack would ship for each lambda and rank policy
@@ -206,11 +272,11 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
     const routerInfo: EvalResults['routers'] = [];
     const routerJobList = (await routerJobs(pack)).filter((j) => j.split !== 'test');
     const routes = new Map<number, Map<Example, Float64Array>>();
-    const learnedRoutes = async (sharedW: Weights, label: string, temperature: number): Promise<{ routes: Map<Example, Float64Array>; model: RouterModel; accuracy: { train: number; val: number; test: number }; bestEpoch: number }> => {
+    const learnedRoutes = async (sharedW: Weights, label: string, temperature: number): Promise<{ routes: Map<Example, Float64Array>; model: RouterModel; accuracy: EvalResults['routers'][number]['accuracy']; bestEpoch: number }> => {
       const tf = Date.now();
       const feeds = await runner.feeds(sharedW);
       let model: RouterModel;
-      let acc = { train: NaN, val: NaN, test: NaN };
+      let acc: EvalResults['routers'][number]['accuracy'] = { train: NaN, val: NaN, test: NaN };
       let bestEpoch = -1;
       {
         const feats = await runner.features(routerJobList.map((j) => j.prompt), feeds, `router features ${label}`);
@@ -225,16 +291,20 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
         bestEpoch = r.bestEpoch;
         acc = { train: evaluateRouter(model, sets.train).accuracy, val: evaluateRouter(model, sets.val).accuracy, test: NaN };
       }
-      const exs = all('test');
+      // The router sees the last user turn only (as in the app), so multi-turn chats route on their prompt.
+      const exs = [...all('test'), ...extras.flatMap((k) => all(k))];
       const feats = await runner.features(exs.map((e) => e.prompt), feeds, `test features ${label}`);
       const out = new Map<Example, Float64Array>();
-      let correct = 0;
+      const correct: Partial<Record<Split, [number, number]>> = {};
       exs.forEach((ex, i) => {
         const w = routeWeights(model, feats[i]!, { temperature });
         out.set(ex, w);
-        if (argmax(w) === ex.taskIndex) correct++;
+        const c = (correct[ex.split] ??= [0, 0]);
+        c[1]++;
+        if (argmax(w) === ex.taskIndex) c[0]++;
       });
-      acc.test = correct / exs.length;
+      acc.test = correct.test ? correct.test[0] / correct.test[1] : NaN;
+      for (const k of extras) if (correct[k]) acc[k] = correct[k][0] / correct[k][1];
       featureMs += Date.now() - tf;
       return { routes: out, model, accuracy: acc, bestEpoch };
     };
@@ -245,7 +315,7 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
         r = lr.routes;
         routes.set(lambda, r);
         routerInfo.push({ lambda, accuracy: lr.accuracy, bestEpoch: lr.bestEpoch });
-        log(`  router λ=${fmtLambda(lambda)}: train ${(100 * lr.accuracy.train).toFixed(1)}%, val ${(100 * lr.accuracy.val).toFixed(1)}%, test ${(100 * lr.accuracy.test).toFixed(2)}%`);
+        log(`  router λ=${fmtLambda(lambda)}: train ${(100 * lr.accuracy.train).toFixed(1)}%, val ${(100 * lr.accuracy.val).toFixed(1)}%, test ${(100 * lr.accuracy.test).toFixed(2)}%${extras.map((k) => `, ${k} ${(100 * (lr.accuracy[k] ?? NaN)).toFixed(2)}%`).join('')}`);
       }
       return r;
     };
@@ -259,12 +329,18 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
       const kindLabel = `${lambda === 0 ? 'Routed experts, no shared part' : 'Twin-Merging'}${how === 'val' ? ' (λ chosen on val)' : ''}`;
       const ranks = { max: Math.max(...mods.map((m) => m.maxRank)), mean: mods.reduce((s, m) => s + m.meanRank, 0) / mods.length };
       const base = { kind: 'twin' as const, lambda, policy: policyId(policy), chosen: how, bytes: bytesOf(mods), ranks };
-      const so = await runRouted(`${g} λ=${fmtLambda(lambda)} oracle`, ns, all('test'), f.shared, mods.map((m) => m.module), oracle);
-      makeVariant({ ...base, id: `twin:${g}:${fmtLambda(lambda)}:oracle`, label: `${kindLabel}, ${policyLabel(policy)}, λ ${fmtLambda(lambda)}, oracle`, routing: 'oracle', scores: so });
+      const modules = mods.map((m) => m.module);
+      const routedExtras = async (how: string, route: (ex: Example) => ArrayLike<number>): Promise<Partial<Record<ExtraSplit, Record<string, TaskScore>>>> => {
+        const out: Partial<Record<ExtraSplit, Record<string, TaskScore>>> = {};
+        for (const k of extras) out[k] = await runRouted(`${g} λ=${fmtLambda(lambda)} ${how} (${k})`, ns, all(k), f.shared, modules, route);
+        return out;
+      };
+      const so = await runRouted(`${g} λ=${fmtLambda(lambda)} oracle`, ns, all('test'), f.shared, modules, oracle);
+      makeVariant({ ...base, id: `twin:${g}:${fmtLambda(lambda)}:oracle`, label: `${kindLabel}, ${policyLabel(policy)}, λ ${fmtLambda(lambda)}, oracle`, routing: 'oracle', scores: so, splits: splitResults(await routedExtras('oracle', oracle)) });
       const r = await routesFor(lambda);
-      const sl = await runRouted(`${g} λ=${fmtLambda(lambda)} learned`, ns, all('test'), f.shared, mods.map((m) => m.module), (ex) => r.get(ex)!);
-      const acc = routerInfo.find((x) => x.lambda === lambda)?.accuracy.test;
-      makeVariant({ ...base, id: `twin:${g}:${fmtLambda(lambda)}:learned`, label: `${kindLabel}, ${policyLabel(policy)}, λ ${fmtLambda(lambda)}, learned`, routing: 'learned', scores: sl, ...(acc !== undefined ? { routerTestAccuracy: acc } : {}) });
+      const sl = await runRouted(`${g} λ=${fmtLambda(lambda)} learned`, ns, all('test'), f.shared, modules, (ex) => r.get(ex)!);
+      const info = routerInfo.find((x) => x.lambda === lambda)?.accuracy;
+      makeVariant({ ...base, id: `twin:${g}:${fmtLambda(lambda)}:learned`, label: `${kindLabel}, ${policyLabel(policy)}, λ ${fmtLambda(lambda)}, learned`, routing: 'learned', scores: sl, ...(info ? { routerTestAccuracy: info.test } : {}), splits: splitResults(await routedExtras('learned', (ex) => r.get(ex)!), info) });
     };
     for (const c of chosen) {
       await twinTest(c.group, c.best.value.policy, c.best.value.lambda, 'val');
@@ -275,8 +351,17 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
     const within = chosen.filter((c) => valScore.get(`${policyId(c.best.value.policy)}@${c.best.value.lambda}`)!.exclusiveShare <= cfg.maxShare);
     const rec = within.length ? chooseBest(within.map((c) => ({ value: c, score: c.best.score }))).value : null;
 
+    // ---- ship the val choice: into the pack config, then pack (the bundle below is then what val chose)
+    let shipped: EvalResults['shipped'] = null;
+    if (cfg.ship) {
+      if (!rec) throw new Error(`eval: nothing to ship: no setting within maxShare ${cfg.maxShare}`);
+      const s = await shipChoice(cfg.pack, cfg.bundle, rec.best.value.policy, rec.best.value.lambda, log);
+      shipped = { ...s, packConfig: relative(process.cwd(), s.packConfig) };
+    }
+
     // ---- the shipped bundle, from its files
     let bundleOut: EvalResults['bundle'] = null;
+    let bundleManifestChoice: { lambda: number; policy: string } | null = null;
     if (cfg.bundle) {
       // Read exactly as the app reads it: loadBundle (sizes and sha256 against the manifest) + readBundle.
       const loaded = await loadBundle(folderUrl(cfg.bundle), { fetch: fileFetch, only: (f) => !f.path.endsWith('.full.safetensors') });
@@ -300,10 +385,11 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
       if (missing.length) throw new Error(`${cfg.bundle}: the bundle has no expert for task(s) ${missing.join(', ')}`);
       const bRunner = await Runner.create(b.spec, { bytes: b.graphBytes, io: graph.io }, await loadTokenizerDir(cfg.bundle), eos, cfg.backend, cfg.threads);
       try {
-        const bData = tasks.map((t, i) => bRunner.examples(t, i, 'test', data.test[i]!.map((e) => ({ prompt: e.prompt, answer: e.answer }))));
-        const exs = bData.flat();
+        const remake = (split: Split): Example[] => tasks.flatMap((t, i) => bRunner.examples(t, i, split, data[split][i]!.map((e) => ({ prompt: e.prompt, answer: e.answer, ...(e.history ? { history: e.history } : {}) }))));
+        const exs = remake('test');
+        const extraExs = Object.fromEntries(extras.map((k) => [k, remake(k)])) as Partial<Record<ExtraSplit, Example[]>>;
         const order = tasks.map((t) => b.labels.indexOf(t));
-        const run = async (label: string, route: (ex: Example) => ArrayLike<number>): Promise<Record<string, TaskScore>> => {
+        const run = async (label: string, route: (ex: Example) => ArrayLike<number>, exs: Example[]): Promise<Record<string, TaskScore>> => {
           const byKey = new Map<string, number[]>();
           const jobs = exs.map((ex) => {
             const q = quantizeRouting(route(ex), cfg.skipBelow, cfg.routingRound);
@@ -315,25 +401,37 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
         };
         const tf = Date.now();
         const feeds = await bRunner.feeds(b.shared);
-        const feats = await bRunner.features(exs.map((e) => e.prompt), feeds, 'bundle test features');
+        const everyEx = [...exs, ...extras.flatMap((k) => extraExs[k]!)];
+        const feats = await bRunner.features(everyEx.map((e) => e.prompt), feeds, 'bundle test features');
         featureMs += Date.now() - tf;
         const lr = new Map<Example, Float64Array>();
-        let correct = 0;
-        exs.forEach((ex, i) => {
+        const correct: Partial<Record<Split, [number, number]>> = {};
+        everyEx.forEach((ex, i) => {
           const w = routeWeights(b.router, feats[i]!, { temperature: b.temperature });
           lr.set(ex, w);
-          if (argmax(w) === order[ex.taskIndex]) correct++;
+          const c = (correct[ex.split] ??= [0, 0]);
+          c[1]++;
+          if (argmax(w) === order[ex.taskIndex]) c[0]++;
         });
-        const routerAcc = correct / exs.length;
+        const routerAcc = correct.test ? correct.test[0] / correct.test[1] : NaN;
+        const extraAcc = Object.fromEntries(extras.filter((k) => correct[k]).map((k) => [k, correct[k]![0] / correct[k]![1]])) as Partial<Record<ExtraSplit, number>>;
         const per = b.expertBytes.reduce((s, x) => s + x, 0) / b.expertBytes.length;
         const bFull = fullExpertBytes(weights, b.exclusiveDtype);
         const bytes: VariantBytes = { shared: b.sharedFileBytes, exclusivePerExpert: per, exclusiveShare: per / bFull, total: b.sharedFileBytes + T * per };
         const policyDesc = `${b.manifest.experts[0]?.rankPolicy ?? '?'} (rank ≤ ${Math.max(...b.manifest.experts.map((e) => e.rank))})`;
         const common = { kind: 'bundle' as const, lambda: b.manifest.merge.lambda, policy: policyDesc, chosen: 'manifest' as const, bytes };
-        const sl = await run('bundle learned', (ex) => lr.get(ex)!);
-        const vl = makeVariant({ ...common, id: 'bundle:learned', label: `Shipped bundle (${b.manifest.merge.method} λ ${fmtLambda(b.manifest.merge.lambda)}), learned`, routing: 'learned', scores: sl, routerTestAccuracy: routerAcc });
-        const so = await run('bundle oracle', (ex) => oneHot(order[ex.taskIndex]!, b.labels.length));
-        makeVariant({ ...common, id: 'bundle:oracle', label: `Shipped bundle (${b.manifest.merge.method} λ ${fmtLambda(b.manifest.merge.lambda)}), oracle`, routing: 'oracle', scores: so });
+        const learned = (ex: Example): ArrayLike<number> => lr.get(ex)!;
+        const oracleB = (ex: Example): number[] => oneHot(order[ex.taskIndex]!, b.labels.length);
+        const extrasOf = async (how: string, route: (ex: Example) => ArrayLike<number>): Promise<Partial<Record<ExtraSplit, Record<string, TaskScore>>>> => {
+          const out: Partial<Record<ExtraSplit, Record<string, TaskScore>>> = {};
+          for (const k of extras) out[k] = await run(`bundle ${how} (${k})`, route, extraExs[k]!);
+          return out;
+        };
+        const sl = await run('bundle learned', learned, exs);
+        const vl = makeVariant({ ...common, id: 'bundle:learned', label: `Shipped bundle (${b.manifest.merge.method} λ ${fmtLambda(b.manifest.merge.lambda)}), learned`, routing: 'learned', scores: sl, routerTestAccuracy: routerAcc, splits: splitResults(await extrasOf('learned', learned), extraAcc) });
+        const so = await run('bundle oracle', oracleB, exs);
+        makeVariant({ ...common, id: 'bundle:oracle', label: `Shipped bundle (${b.manifest.merge.method} λ ${fmtLambda(b.manifest.merge.lambda)}), oracle`, routing: 'oracle', scores: so, splits: splitResults(await extrasOf('oracle', oracleB)) });
+        bundleManifestChoice = { lambda: b.manifest.merge.lambda, policy: b.manifest.experts[0]?.rankPolicy ?? '' };
         bundleOut = {
           path: relative(process.cwd(), cfg.bundle) || '.',
           merge: b.manifest.merge,
@@ -357,7 +455,17 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
     }
 
     const seconds = (Date.now() - t0) / 1000;
-    return {
+    // The shipped bundle is the val choice when pack.yaml holds it and the bundle was packed with it.
+    const packNow = await loadPackConfig(cfg.pack);
+    const recPolicy = rec ? policyId(rec.best.value.policy) : null;
+    const bundleMatchesChoice =
+      rec !== null &&
+      bundleManifestChoice !== null &&
+      policyId(policyFromConfig(packNow.exclusive.rank)) === recPolicy &&
+      packNow.merge.params.lambda === rec.best.value.lambda &&
+      bundleManifestChoice.lambda === rec.best.value.lambda &&
+      bundleManifestChoice.policy === rec.best.value.policy.kind;
+    const out: Omit<EvalResults, 'headline'> = {
       createdBy: EVAL_VERSION,
       config: {
         ...cfg,
@@ -370,10 +478,12 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
         router: pack.router,
       },
       tasks,
-      examples: { test: Object.fromEntries(tasks.map((t, i) => [t, data.test[i]!.length])), val: Object.fromEntries(tasks.map((t, i) => [t, data.val[i]!.length])) },
+      examples: Object.fromEntries((['test', 'val', ...extras] as const).map((k) => [k, Object.fromEntries(tasks.map((t, i) => [t, data[k][i]!.length]))])),
       fullExpertBytes: fullBytes,
       expertMatrix,
-      upperBound: { test: upperTest, val: upperVal },
+      upperBound: { test: upperTest, val: upperVal, ...upperExtra },
+      staticSelection,
+      taskVectors: taskVectorStats(tasks, zoo.base, zoo.experts),
       variants,
       selection: {
         rows: selRows,
@@ -384,6 +494,7 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
         ? { group: rec.group, policy: policyId(rec.best.value.policy), lambda: rec.best.value.lambda, valScore: rec.best.score, exclusiveShare: valScore.get(`${policyId(rec.best.value.policy)}@${rec.best.value.lambda}`)!.exclusiveShare }
         : null,
       routers: routerInfo,
+      shipped,
       bundle: bundleOut,
       timing: {
         seconds,
@@ -394,6 +505,7 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
         svdSeconds: svdMs / 1000,
       },
     };
+    return { ...out, headline: computeHeadline(out, bundleMatchesChoice) };
   } finally {
     await runner.dispose();
   }

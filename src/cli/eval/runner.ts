@@ -12,22 +12,32 @@ import { routerFeatures } from '../../runtime/routerFeatures.ts';
 import type { Tokenizer } from '../../runtime/tokenizer.ts';
 import { cpuWeightFeeds } from '../../runtime/weights.ts';
 import { Progress } from '../progress.ts';
-import { exactMatch } from './score.ts';
+import type { ChatTurn } from '../pack/data.ts';
+import { canStillMatch, exactMatch } from './score.ts';
+
+export interface ChatExample {
+  prompt: string;
+  answer: string;
+  history?: ChatTurn[];
+}
 
 
 /** HF-layout float32 tensors by name. */
 export type Weights = Map<string, Float32Array>;
 
-export type Split = 'val' | 'test';
+/** val: choices; test: the report; wording / multiturn / long: unseen phrasings, a task after earlier turns, longer inputs. */
+export type Split = 'val' | 'test' | 'wording' | 'multiturn' | 'long';
 
 export interface Example {
   task: string;
   taskIndex: number;
   split: Split;
   index: number;
+  /** The last user turn (what the router sees). */
   prompt: string;
   answer: string;
-  /** The prompt in the chat template with the generation prompt. */
+  history?: ChatTurn[];
+  /** The whole chat (earlier turns, then the prompt) in the chat template with the generation prompt. */
   ids: number[];
 }
 
@@ -65,8 +75,8 @@ export class Runner {
   }
 
   /** Examples of one split of one task, with their prompt ids; fixes the split's generation length. */
-  examples(task: string, taskIndex: number, split: Split, items: readonly { prompt: string; answer: string }[]): Example[] {
-    const out = items.map((it, index) => ({ task, taskIndex, split, index, prompt: it.prompt, answer: it.answer, ids: this.tokenizer.encodeChat([{ role: 'user', content: it.prompt }], true) }));
+  examples(task: string, taskIndex: number, split: Split, items: readonly ChatExample[]): Example[] {
+    const out = items.map((it, index) => ({ task, taskIndex, split, index, prompt: it.prompt, answer: it.answer, ...(it.history ? { history: it.history } : {}), ids: this.tokenizer.encodeChat([...(it.history ?? []), { role: 'user', content: it.prompt }], true) }));
     // As the zoo's own evaluation: the longest answer + 2 tokens (a longer output cannot match).
     const longest = Math.max(0, ...items.map((it) => this.tokenizer.encode(it.answer).length));
     this.maxNew.set(`${split}/${task}`, longest + 2);
@@ -119,7 +129,19 @@ export class Runner {
         const ex = jobs[i]!.ex;
         const t1 = performance.now();
         this.engine.resetCache();
-        const r = await generate(this.engine, ex.ids, { maxNewTokens: this.maxNew.get(`${ex.split}/${ex.task}`) ?? 32, eosTokenIds: this.eos, temperature: 0 });
+        // Stops as soon as the output can no longer match (EM is unchanged; wrong answers cost a few tokens).
+        const stop = new AbortController();
+        const toks: number[] = [];
+        const r = await generate(this.engine, ex.ids, {
+          maxNewTokens: this.maxNew.get(`${ex.split}/${ex.task}`) ?? 32,
+          eosTokenIds: this.eos,
+          temperature: 0,
+          signal: stop.signal,
+          onToken: (e) => {
+            toks.push(e.token);
+            if (!canStillMatch(this.tokenizer.decode(toks), ex.answer)) stop.abort();
+          },
+        });
         const text = r.tokens.length ? this.tokenizer.decode(r.tokens) : '';
         this.cache.set(Runner.exKey(key, ex), { ok: exactMatch(text, ex.answer, r.finishReason === 'eos'), text });
         this.generateMs += performance.now() - t1;

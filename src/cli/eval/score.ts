@@ -6,6 +6,17 @@ export function exactMatch(generated: string, answer: string, finished = true): 
   return finished && generated.trim() === answer.trim();
 }
 
+/**
+ * Whether generation that has produced `text` so far can still end in an exact match (a partial
+ * UTF-8 character, decoded as U+FFFD, never rules it out).
+ */
+export function canStillMatch(text: string, answer: string): boolean {
+  if (text.includes('\uFFFD')) return true;
+  const t = text.trimStart();
+  const a = answer.trim();
+  return a.startsWith(t) || (t.startsWith(a) && t.slice(a.length).trim() === '');
+}
+
 /** Per task: exact-match rate in [0, 1] and the counts. */
 export interface TaskScore {
   correct: number;

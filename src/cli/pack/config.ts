@@ -20,6 +20,8 @@ const ExpertSchema = z
     train: z.string().min(1),
     val: z.string().min(1),
     test: z.string().min(1).optional(),
+    /** Further test splits that only `twinmerge eval` reads: unseen wordings, multi-turn chats, longer inputs. */
+    tests: z.object({ wording: z.string().min(1).optional(), multiturn: z.string().min(1).optional(), long: z.string().min(1).optional() }).strict().optional(),
   })
   .strict();
 
@@ -95,7 +97,7 @@ export function parsePackConfig(raw: unknown, file: string, baseDir: string): Pa
     ...c,
     base: abs(c.base),
     output: abs(c.output),
-    experts: c.experts.map((e) => ({ ...e, path: abs(e.path), examples: abs(e.examples), train: abs(e.train), val: abs(e.val), ...(e.test ? { test: abs(e.test) } : {}) })),
+    experts: c.experts.map((e) => ({ ...e, path: abs(e.path), examples: abs(e.examples), train: abs(e.train), val: abs(e.val), ...(e.test ? { test: abs(e.test) } : {}), ...(e.tests ? { tests: Object.fromEntries(Object.entries(e.tests).map(([k, v]) => [k, abs(v)])) } : {}) })),
   };
 }
 

@@ -1,24 +1,31 @@
-// pack.yaml's data files: JSONL {prompt, answer} splits and example-prompt JSON. Errors name the file and line.
+// pack.yaml's data files: JSONL {prompt, answer, history?} splits and example-prompt JSON. Errors
+// name the file and line. `history` holds earlier turns of a multi-turn chat (the prompt is the last
+// user turn; the router sees only the prompt, the model the whole chat).
 import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
 import { PackInputError, readJson } from './sources.ts';
 
-export interface Example {
-  prompt: string;
-  answer: string;
-}
+const Turn = z.object({ role: z.enum(['user', 'assistant']), content: z.string() }).strict();
+const ExampleSchema = z.object({ prompt: z.string(), answer: z.string(), history: z.array(Turn).optional() });
+
+export type ChatTurn = z.infer<typeof Turn>;
+export type Example = z.infer<typeof ExampleSchema>;
 
 function readLines(text: string, file: string): Example[] {
   return text
     .split('\n')
     .filter((l) => l.trim())
     .map((l, i) => {
+      let raw: unknown;
       try {
-        const v = JSON.parse(l) as { prompt?: unknown; answer?: unknown };
-        if (typeof v.prompt !== 'string' || typeof v.answer !== 'string') throw new Error('needs string "prompt" and "answer"');
-        return { prompt: v.prompt, answer: v.answer };
+        raw = JSON.parse(l);
       } catch (e) {
-        throw new PackInputError(file, undefined, `line ${i + 1}: ${e instanceof Error ? e.message : String(e)}`);
+        throw new PackInputError(file, undefined, `line ${i + 1}: not JSON (${e instanceof Error ? e.message : String(e)})`);
       }
+      const r = ExampleSchema.safeParse(raw);
+      if (!r.success) throw new PackInputError(file, undefined, `line ${i + 1}: needs string "prompt" and "answer" (and optional "history" of {role, content} turns): ${r.error.issues.map((x) => `${x.path.join('.') || '(line)'}: ${x.message}`).join('; ')}`);
+      const h = r.data.history;
+      return { prompt: r.data.prompt, answer: r.data.answer, ...(h && h.length ? { history: h } : {}) };
     });
 }
 
