@@ -1,7 +1,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import type { MemoryReport } from '../src/worker/protocol.ts';
 import { ask, dropFiles, engineMemory, expertIds, openApp, routerParameters, statusMemory, topExpert } from './app.ts';
-import { adapterFiles, bundleFile, solvedPrompt } from './zoo.ts';
+import { adapterFiles, adapterSolvedPrompt, bundleFile, solvedPrompt } from './zoo.ts';
 
 const ADAPTER = 'caesar';
 
@@ -41,7 +41,7 @@ test('a PEFT LoRA adapter dropped in with its example prompts answers its task, 
   expect(memoryWith.experts).toBeGreaterThan(memoryBefore.experts);
   await expectStatusMemory(page, memoryWith);
 
-  const { prompt, answer } = solvedPrompt(ADAPTER, `generations_base_adapter_${ADAPTER}.json`);
+  const { prompt, answer } = await adapterSolvedPrompt(ADAPTER);
   const got = await ask(page, prompt);
   expect(topExpert(got.routing)).toBe('caesar-shift');
   expect(got.text).toBe(answer);

@@ -52,32 +52,68 @@ export async function bundleSolvedPrompt(task: string, history: ChatTurn[] = [],
   throw new Error(`the bundle in Node answers none of ${fixture}'s solved ${task} prompts as the expert does`);
 }
 
+/**
+ * A prompt of the adapter's task that base + adapter answers correctly (its PyTorch fixture) and the
+ * bundle with the adapter added (as the app adds a dropped one: example prompts → router) answers the
+ * same way in Node. Call before the bundle-only helpers' session is needed elsewhere: it adds the
+ * adapter to its own session.
+ */
+export async function adapterSolvedPrompt(task: string): Promise<{ prompt: string; answer: string }> {
+  const key = `adapter|${task}`;
+  const hit = solvedCache.get(key);
+  if (hit) return hit;
+  const session = await openNodeSession();
+  const dir = join(ZOO, 'adapters', task);
+  const files = ['adapter_config.json', 'adapter_model.safetensors'].map((name) => ({ name, bytes: new Uint8Array(readFileSync(join(dir, name))) }));
+  const ex = JSON.parse(readFileSync(join(ZOO, 'data', task, 'examples.json'), 'utf8')) as { prompts: string[]; name: string };
+  await session.addExpert({ id: task, name: ex.name, description: '', examplePrompts: ex.prompts, files }, () => undefined);
+  const { DEFAULT_SETTINGS } = await import('../src/worker/protocol.ts');
+  try {
+    for (const g of generations(`generations_base_adapter_${task}.json`).filter((x) => x.task === task && x.exact_match).sort((a, b) => a.prompt.length - b.prompt.length)) {
+      const r = await session.generate([{ role: 'user', content: g.prompt }], DEFAULT_SETTINGS, { kind: 'twin' }, () => undefined, new AbortController().signal);
+      if (r.text.trim() === g.reference_answer && topOf(r.routing) === task) {
+        const out = { prompt: g.prompt, answer: g.reference_answer };
+        solvedCache.set(key, out);
+        return out;
+      }
+    }
+  } finally {
+    await session.dispose();
+  }
+  throw new Error(`the bundle + ${task} adapter in Node answers none of the fixture's solved ${task} prompts as base + adapter does`);
+}
+
 const solvedCache = new Map<string, { prompt: string; answer: string }>();
 const topOf = (routing: Record<string, number>): string | undefined => Object.entries(routing).sort((a, b) => b[1] - a[1])[0]?.[0];
 type ChatTurn = { role: 'user' | 'assistant'; content: string };
 type Ask = (prompt: string, history: ChatTurn[]) => Promise<{ text: string; routing: Record<string, number> }>;
 let bundleAsk: Promise<Ask> | undefined;
 
+/** The demo bundle as a TwinSession in Node (CPU composer, onnxruntime WASM), as the app runs it. */
+async function openNodeSession() {
+  const [{ loadBundle }, { fileFetch, folderUrl }, { CpuComposer }, { createNodeEngine, loadNodeOrt }, { TwinSession }] = await Promise.all([
+    import('../src/runtime/bundleLoader.ts'),
+    import('../src/node/fileFetch.ts'),
+    import('../src/runtime/composer/cpuComposer.ts'),
+    import('../src/runtime/node/session.ts'),
+    import('../src/runtime/twin/session.ts'),
+  ]);
+  const url = folderUrl(join(ZOO, 'bundle'));
+  const bundle = await loadBundle(url, { fetch: fileFetch, only: (f) => !f.path.endsWith('.full.safetensors') });
+  const ort = await loadNodeOrt('wasm');
+  return TwinSession.create({
+    bundle,
+    backend: { kind: 'wasm', reason: 'e2e reference', threads: 1 },
+    createComposer: () => new CpuComposer(),
+    createEngine: async (spec, graph) => ({ ort, engine: await createNodeEngine(spec, graph, { backend: 'wasm' }) }),
+    fetchFile: async (path) => (await loadBundle(url, { fetch: fileFetch, only: (f) => f.path === path })).files.get(path)!,
+  });
+}
+
 function nodeBundle(): Promise<Ask> {
   bundleAsk ??= (async () => {
-    const [{ loadBundle }, { fileFetch, folderUrl }, { CpuComposer }, { createNodeEngine, loadNodeOrt }, { TwinSession }, { DEFAULT_SETTINGS }] = await Promise.all([
-      import('../src/runtime/bundleLoader.ts'),
-      import('../src/node/fileFetch.ts'),
-      import('../src/runtime/composer/cpuComposer.ts'),
-      import('../src/runtime/node/session.ts'),
-      import('../src/runtime/twin/session.ts'),
-      import('../src/worker/protocol.ts'),
-    ]);
-    const url = folderUrl(join(ZOO, 'bundle'));
-    const bundle = await loadBundle(url, { fetch: fileFetch, only: (f) => !f.path.endsWith('.full.safetensors') });
-    const ort = await loadNodeOrt('wasm');
-    const session = await TwinSession.create({
-      bundle,
-      backend: { kind: 'wasm', reason: 'e2e reference', threads: 1 },
-      createComposer: () => new CpuComposer(),
-      createEngine: async (spec, graph) => ({ ort, engine: await createNodeEngine(spec, graph, { backend: 'wasm' }) }),
-      fetchFile: async (path) => (await loadBundle(url, { fetch: fileFetch, only: (f) => f.path === path })).files.get(path)!,
-    });
+    const { DEFAULT_SETTINGS } = await import('../src/worker/protocol.ts');
+    const session = await openNodeSession();
     return async (prompt: string, history: ChatTurn[]) => {
       const r = await session.generate([...history, { role: 'user', content: prompt }], DEFAULT_SETTINGS, { kind: 'twin' }, () => undefined, new AbortController().signal);
       return { text: r.text, routing: r.routing };

@@ -76,6 +76,14 @@ describe('TwinSession in Node (CPU composer, WASM engine)', () => {
     expect(same / n).toBeGreaterThanOrEqual(0.7);
   }, 300_000);
 
+  it('a chat longer than the model’s 256 positions keeps working: the oldest turns are left out', async () => {
+    const g = (await fixture('expert_upper')).find((x) => x.task === 'upper')!;
+    const long = 'Tiny demo, try: 12 + 30 = ? / Reverse cat / Sort dog / Uppercase hen / Remove vowels: apple';
+    const history = Array.from({ length: 4 }, (_, i) => [{ role: 'user' as const, content: `hello ${i}` }, { role: 'assistant' as const, content: long }]).flat();
+    const r = await session.generate([...history, { role: 'user', content: g.prompt }], SETTINGS, { kind: 'expert', expertId: 'upper' }, () => undefined, new AbortController().signal);
+    expect(r.text.trim()).toBe(g.text.trim());
+  }, 60_000);
+
   it('the compare variants: the expert’s own full weights give the fixture answer; the static merge differs', async () => {
     const g = (await fixture('expert_reverse')).find((x) => x.task === 'reverse')!;
     const own = await session.generate([{ role: 'user', content: g.prompt }], SETTINGS, { kind: 'expert', expertId: 'reverse' }, () => undefined, new AbortController().signal);

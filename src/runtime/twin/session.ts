@@ -255,6 +255,22 @@ export class TwinSession {
     return { x: await routerFeatures(this.p.engine, this.tokenizer, text, this.sharedFeeds), composeMs };
   }
 
+  /**
+   * The chat in the template, leaving out its oldest exchanges while the prompt and the answer's
+   * token budget would not fit the model's positions (the demo model has 256): a long chat keeps
+   * working, the model sees its latest turns (the last user message is always kept).
+   */
+  private chatPrompt(history: readonly { role: 'user' | 'assistant'; content: string }[], maxNewTokens: number): number[] {
+    const max = this.p.engine.io.maxSequenceLength;
+    let turns = history;
+    let ids = this.tokenizer.encodeChat([...turns], true);
+    while (ids.length + Math.min(maxNewTokens, max / 2) > max && turns.length > 1) {
+      turns = turns.slice(turns[1]?.role === 'assistant' ? 2 : 1);
+      ids = this.tokenizer.encodeChat([...turns], true);
+    }
+    return ids;
+  }
+
   /** Routing weights for one message over the enabled experts. */
   async route(text: string, s: RoutingSettings): Promise<{ routing: Record<string, number>; routeMs: number; composeMs: number }> {
     const t0 = now();
@@ -288,7 +304,7 @@ export class TwinSession {
       routing = { [variant.expertId]: 1 };
     }
     onEvent({ type: 'routed', routing, routeMs, composeMs });
-    const prompt = this.tokenizer.encodeChat(history, true);
+    const prompt = this.chatPrompt(history, s.maxNewTokens);
     let first = 0;
     let count = 0;
     const gen = streamGenerate(this.p.engine, prompt, {
