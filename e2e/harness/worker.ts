@@ -25,12 +25,15 @@ const api = {
   async setEnabled(expertId: string, enabled: boolean) {
     return (await client.experts.setEnabled(expertId, enabled)).experts.map((e) => [e.id, e.enabled]);
   },
-  /** n route+compose+generate cycles over alternating prompts; memory after the first and the last. */
+  /**
+   * n route+compose+generate cycles over alternating prompts; memory once every prompt has run once
+   * (onnxruntime keeps buffers per shape it has seen: a new prompt length may add one) and after the last.
+   */
   async cycles(prompts: string[], n: number) {
     const reports = [];
     for (let i = 0; i < n; i++) {
       const r = await client.answer([{ role: 'user', content: prompts[i % prompts.length]! }], settings, { kind: 'twin' });
-      if (i === 0 || i === n - 1) reports.push({ cycle: i, memory: await client.memory(), routing: r.routing, timings: r.timings });
+      if (i === prompts.length - 1 || i === n - 1) reports.push({ cycle: i, memory: await client.memory(), routing: r.routing, timings: r.timings });
     }
     return reports;
   },
