@@ -89,25 +89,9 @@ type ChatTurn = { role: 'user' | 'assistant'; content: string };
 type Ask = (prompt: string, history: ChatTurn[]) => Promise<{ text: string; routing: Record<string, number> }>;
 let bundleAsk: Promise<Ask> | undefined;
 
-/** The demo bundle as a TwinSession in Node (CPU composer, onnxruntime WASM), as the app runs it. */
 async function openNodeSession() {
-  const [{ loadBundle }, { fileFetch, folderUrl }, { CpuComposer }, { createNodeEngine, loadNodeOrt }, { TwinSession }] = await Promise.all([
-    import('../src/runtime/bundleLoader.ts'),
-    import('../src/node/fileFetch.ts'),
-    import('../src/runtime/composer/cpuComposer.ts'),
-    import('../src/runtime/node/session.ts'),
-    import('../src/runtime/twin/session.ts'),
-  ]);
-  const url = folderUrl(join(ZOO, 'bundle'));
-  const bundle = await loadBundle(url, { fetch: fileFetch, only: (f) => !f.path.endsWith('.full.safetensors') });
-  const ort = await loadNodeOrt('wasm');
-  return TwinSession.create({
-    bundle,
-    backend: { kind: 'wasm', reason: 'e2e reference', threads: 1 },
-    createComposer: () => new CpuComposer(),
-    createEngine: async (spec, graph) => ({ ort, engine: await createNodeEngine(spec, graph, { backend: 'wasm' }) }),
-    fetchFile: async (path) => (await loadBundle(url, { fetch: fileFetch, only: (f) => f.path === path })).files.get(path)!,
-  });
+  const { openNodeSession: open } = await import('../src/testing/nodeSession.ts');
+  return open(join(ZOO, 'bundle'), 'e2e reference');
 }
 
 function nodeBundle(): Promise<Ask> {

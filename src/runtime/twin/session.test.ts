@@ -6,11 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routerToTensors, type RouterModel } from '../../core/router/index.ts';
-import { fileFetch, folderUrl } from '../../node/fileFetch.ts';
-import { loadBundle } from '../bundleLoader.ts';
-import { CpuComposer } from '../composer/cpuComposer.ts';
-import { createNodeEngine, loadNodeOrt } from '../node/session.ts';
-import { TwinSession } from './session.ts';
+import { openNodeSession } from '../../testing/nodeSession.ts';
+import type { TwinSession } from './session.ts';
 
 const BUNDLE = resolve('models/bundle');
 const BUNDLE_EXPERTS = ['add', 'reverse', 'sort', 'upper', 'vowels', 'help'];
@@ -38,16 +35,7 @@ describe('TwinSession in Node (CPU composer, WASM engine)', () => {
   const ask = (text: string) => session.generate([{ role: 'user', content: text }], SETTINGS, { kind: 'twin' }, () => undefined, new AbortController().signal);
 
   beforeAll(async () => {
-    const url = folderUrl(BUNDLE);
-    const bundle = await loadBundle(url, { fetch: fileFetch, only: (f) => !f.path.endsWith('.full.safetensors') });
-    const ort = await loadNodeOrt('wasm');
-    session = await TwinSession.create({
-      bundle,
-      backend: { kind: 'wasm', reason: 'Node test', threads: 1 },
-      createComposer: () => new CpuComposer(),
-      createEngine: async (spec, graph) => ({ ort, engine: await createNodeEngine(spec, graph, { backend: 'wasm' }) }),
-      fetchFile: async (path) => (await loadBundle(url, { fetch: fileFetch, only: (f) => f.path === path })).files.get(path)!,
-    });
+    session = await openNodeSession(BUNDLE, 'Node test');
   }, 120_000);
   afterAll(async () => session?.dispose());
 

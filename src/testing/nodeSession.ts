@@ -1,0 +1,20 @@
+// A TwinSession on a bundle folder in Node, as the app runs it but with the CPU composer and
+// onnxruntime WASM: the unit tests' session and the e2e tests' reference answers.
+import { fileFetch, folderUrl } from '../node/fileFetch.ts';
+import { loadBundle } from '../runtime/bundleLoader.ts';
+import { CpuComposer } from '../runtime/composer/cpuComposer.ts';
+import { createNodeEngine, loadNodeOrt } from '../runtime/node/session.ts';
+import { TwinSession } from '../runtime/twin/session.ts';
+
+export async function openNodeSession(bundleDir: string, reason = 'Node'): Promise<TwinSession> {
+  const url = folderUrl(bundleDir);
+  const bundle = await loadBundle(url, { fetch: fileFetch, only: (f) => !f.path.endsWith('.full.safetensors') });
+  const ort = await loadNodeOrt('wasm');
+  return TwinSession.create({
+    bundle,
+    backend: { kind: 'wasm', reason, threads: 1 },
+    createComposer: () => new CpuComposer(),
+    createEngine: async (spec, graph) => ({ ort, engine: await createNodeEngine(spec, graph, { backend: 'wasm' }) }),
+    fetchFile: async (path) => (await loadBundle(url, { fetch: fileFetch, only: (f) => f.path === path })).files.get(path)!,
+  });
+}
