@@ -14,6 +14,7 @@ const FOLDERS = {
   'runtime/node': '^src/runtime/node/', // Node-only runtime: ORT for Node, checkpoint and tokenizer folders
   worker: '^src/worker/',
   'worker/protocol.ts': '^src/worker/protocol[.]ts$',
+  api: '^src/api/',
   ui: '^src/ui/',
   'sw.ts': '^src/sw[.]ts$',
   node: '^src/node/',
@@ -29,7 +30,8 @@ const MAY_IMPORT = {
   runtime: ['core', 'model'],
   'runtime/node': ['core', 'model', 'runtime', 'node'],
   worker: ['core', 'model', 'runtime'],
-  ui: ['worker/protocol.ts'], // which itself imports the rest of src as types only (rule below)
+  api: ['worker/protocol.ts'], // which itself imports the rest of src as types only (rule below)
+  ui: ['worker/protocol.ts', 'api'],
   'sw.ts': [],
   node: ['core'],
   cli: ['core', 'model', 'runtime', 'runtime/node', 'node'],
@@ -59,6 +61,25 @@ module.exports = {
       to: { path: '^src/', pathNot: FOLDERS['worker/protocol.ts'], dependencyTypesNot: ['type-only'] },
     },
     {
+      name: 'ui-through-engine-api',
+      severity: 'error',
+      comment:
+        'The React app uses the public engine API (src/api/engine.ts: chat.completions, experts, compare), ' +
+        'the same object the library exports; only src/api talks to the worker through its transport ' +
+        '(src/api/engineClient.ts). No second path into the worker (docs/api.md).',
+      from: { path: FOLDERS.ui, pathNot: TEST_FILE },
+      to: { path: '^src/api/engineClient[.]ts$' },
+    },
+    {
+      name: 'examples-use-the-library',
+      severity: 'error',
+      comment:
+        'The example pages (examples/) show how a web page embeds twinmerge: they import the library ' +
+        'entry src/api/index.ts (what `import ... from "twinmerge"` gives) and nothing else of src.',
+      from: { path: '^examples/' },
+      to: { path: '^src/', pathNot: '^src/api/index[.]ts$' },
+    },
+    {
       name: 'not-to-test-helpers',
       severity: 'error',
       comment:
@@ -80,7 +101,7 @@ module.exports = {
       name: 'no-circular',
       severity: 'error',
       comment: 'An import cycle: break it (move what both sides need into a module that both import).',
-      from: { path: '^(src|e2e)/' },
+      from: { path: '^(src|e2e|examples)/' },
       to: { circular: true },
     },
   ],

@@ -27,9 +27,14 @@ const FIXTURE: Record<string, string> = {
   'src/worker/engine.worker.ts': "import { r } from '../runtime/r.ts';\nimport { u2 } from '../ui/u2.ts'; // bad: the worker is below the UI\nexport type W = number;\nexport const w = r + u2;\n",
   'src/ui/u.ts': "import { DEFAULTS, type P } from '../worker/protocol.ts';\nimport type { W } from '../worker/engine.worker.ts'; // bad: the UI imports only protocol.ts, types included\nexport const u: P | W = DEFAULTS.r2;\n",
   'src/ui/u2.ts': 'export const u2 = 2;\n',
+  'src/ui/u3.ts': "import { eng } from '../api/engine.ts';\nimport { t } from '../api/engineClient.ts'; // bad: the UI uses the engine API, not the worker transport\nexport const u3 = eng + t;\n",
+  'src/api/engine.ts': "import { DEFAULTS } from '../worker/protocol.ts';\nimport { t } from './engineClient.ts';\nimport { r2 } from '../runtime/r2.ts'; // bad: the API imports protocol.ts only\nexport const eng = DEFAULTS.r2 + t + r2;\n",
+  'src/api/engineClient.ts': 'export const t = 1;\n',
   'src/cli/c0.ts': 'export const c0 = 0;\n',
   'src/cli/c.ts': "import { n } from '../runtime/node/n.ts';\nimport { e } from '../../e2e/p.ts'; // bad: src never imports e2e/\nimport { u2 } from '../ui/u2.ts'; // bad: cli is Node-side, the UI is not its layer\nexport const c = n + e + u2;\n",
   'src/sw.ts': "import { ok } from './core/ok.ts'; // bad: the service worker imports nothing from src\nexport const sw = ok;\n",
+  'examples/x.ts': "import { eng } from '../src/api/index.ts';\nimport { u2 } from '../src/ui/u2.ts'; // bad: examples use the library entry only\nexport const x = eng + u2;\n",
+  'src/api/index.ts': "export { eng } from './engine.ts';\n",
   'e2e/p.ts': "import { ok } from '../src/core/ok.ts';\nexport const e = ok;\n",
 };
 
@@ -42,7 +47,7 @@ for (const [path, text] of Object.entries(FIXTURE)) {
 
 describe('layering rules (dependency-cruiser)', () => {
   it('report every wrong-way import of the fixture, and nothing else; every rule fires', async () => {
-    const { output } = await cruise(['src', 'e2e'], {
+    const { output } = await cruise(['src', 'e2e', 'examples'], {
       baseDir: root,
       validate: true,
       ruleSet: { forbidden: config.forbidden },
@@ -62,9 +67,12 @@ describe('layering rules (dependency-cruiser)', () => {
         'layer-worker: src/worker/engine.worker.ts → src/ui/u2.ts',
         'worker-protocol-types-only: src/worker/protocol.ts → src/runtime/r2.ts',
         'layer-ui: src/ui/u.ts → src/worker/engine.worker.ts',
+        'ui-through-engine-api: src/ui/u3.ts → src/api/engineClient.ts',
+        'layer-api: src/api/engine.ts → src/runtime/r2.ts',
         'layer-cli: src/cli/c.ts → src/ui/u2.ts',
         'src-not-to-e2e: src/cli/c.ts → e2e/p.ts',
         'layer-sw-ts: src/sw.ts → src/core/ok.ts',
+        'examples-use-the-library: examples/x.ts → src/ui/u2.ts',
       ].sort(),
     );
     expect(found.length).toBe(Object.values(FIXTURE).join('').match(/\/\/ bad/g)?.length);

@@ -1,5 +1,5 @@
 // Runs in Chromium: the UI side of the worker protocol (the EngineClient facade), without React.
-import { EngineClient } from '../../src/ui/engineClient.ts';
+import { EngineClient } from '../../src/api/engineClient.ts';
 import { DEFAULT_SETTINGS } from '../../src/worker/protocol.ts';
 
 const client = EngineClient.create();

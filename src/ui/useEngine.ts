@@ -1,10 +1,11 @@
 // Owns the engine worker for the page: loads the bundle (with progress), restores the user's own
 // experts, and exposes the expert actions and the engine's memory figures (refreshed after each
-// message and each change of the experts). Everything goes through the EngineClient facade.
+// message and each change of the experts). Everything goes through the public engine API
+// (src/api/engine.ts), the same object the library exports.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { BackendInfo, BackendPreference, BundleInfo, DroppedFile, EngineLoadProgress, ExpertInfo, MemoryReport, StoredFeatures } from '../worker/protocol.ts';
 import { exposeDiagnostics } from './diagnostics.ts';
-import { EngineClient, EngineError } from './engineClient.ts';
+import { EngineError, TwinmergeEngine } from '../api/engine.ts';
 import { storage, type StoredExpert } from './storage.ts';
 
 export type EngineState =
@@ -42,7 +43,7 @@ async function persistFeatures(id: string, features: StoredFeatures): Promise<vo
  * the page is already drawn.
  */
 export function useEngine(bundleUrl: string, preference: BackendPreference, startAfter: Promise<void> = Promise.resolve()) {
-  const clientRef = useRef<EngineClient | null>(null);
+  const clientRef = useRef<TwinmergeEngine | null>(null);
   const [state, setState] = useState<EngineState>({ phase: 'loading', progress: null });
   const [experts, setExperts] = useState<ExpertInfo[]>([]);
   const [backend, setBackend] = useState<BackendInfo | null>(null);
@@ -63,12 +64,12 @@ export function useEngine(bundleUrl: string, preference: BackendPreference, star
 
   useEffect(() => {
     let live = true;
-    let client: EngineClient | null = null;
+    let client: TwinmergeEngine | null = null;
     let hideDiagnostics = () => {};
     (async () => {
       await startAfter;
       if (!live) return;
-      client = EngineClient.create();
+      client = TwinmergeEngine.start();
       clientRef.current = client;
       hideDiagnostics = exposeDiagnostics(client);
       client.onNotice = (n) => {
@@ -83,8 +84,11 @@ export function useEngine(bundleUrl: string, preference: BackendPreference, star
         // The backend is known (and shown) before the bundle finishes loading.
         const probed = await client.probe(preference);
         if (live) setBackend(probed);
-        const bundle = await client.load(bundleUrl, preference, (progress) => {
-          if (live) setState({ phase: 'loading', progress });
+        const bundle = await client.load(bundleUrl, {
+          backend: preference,
+          onProgress: (progress) => {
+            if (live) setState({ phase: 'loading', progress });
+          },
         });
         if (!live) return;
         setBackend(bundle.backend);
@@ -119,7 +123,7 @@ export function useEngine(bundleUrl: string, preference: BackendPreference, star
     return () => {
       live = false;
       hideDiagnostics();
-      client?.dispose();
+      client?.unload();
       clientRef.current = null;
     };
   }, [bundleUrl, preference, refreshMemory, startAfter]);

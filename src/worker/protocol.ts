@@ -33,6 +33,8 @@ export interface GenerationSettings {
   /** Keep only the k most likely experts (renormalized); 0 = all. */
   routingTopK: number;
   seed: number;
+  /** Generation ends before any of these strings (left out of the answer); finishReason 'stop'. */
+  stop?: string[];
 }
 
 export const DEFAULT_SETTINGS: GenerationSettings = {

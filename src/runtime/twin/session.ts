@@ -36,6 +36,8 @@ export interface SamplingSettings {
   topP: number;
   maxNewTokens: number;
   seed: number;
+  /** Generation ends before any of these strings (which is left out of the text). */
+  stop?: readonly string[];
 }
 
 export type VariantSpec = { kind: 'twin' } | { kind: 'expert'; expertId: string } | { kind: 'static' };
@@ -315,6 +317,7 @@ export class TwinSession {
       seed: s.seed,
       eosTokenIds: this.eosIds,
       decode: (ids) => this.tokenizer.decode(ids),
+      ...(s.stop?.length ? { stopStrings: s.stop } : {}),
       signal,
     });
     let result;

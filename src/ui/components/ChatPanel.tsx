@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type RefObject } from 'react';
 import type { ChatTurn, ExpertInfo, GenerationSettings } from '../../worker/protocol.ts';
-import type { EngineClient } from '../engineClient.ts';
+import { requestSettings, TWIN_MODEL } from '../../api/chatRequest.ts';
+import type { TwinmergeEngine } from '../../api/engine.ts';
 import type { ChatMessage, Conversation } from '../storage.ts';
 import { MessageView } from './MessageView.tsx';
 
@@ -8,7 +9,7 @@ interface Props {
   conversation: Conversation | null;
   experts: ExpertInfo[];
   settings: GenerationSettings;
-  client: RefObject<EngineClient | null>;
+  client: RefObject<TwinmergeEngine | null>;
   ready: boolean;
   appendMessage: (conversationId: string, m: Omit<ChatMessage, 'id'>) => string;
   patchMessage: (conversationId: string, messageId: string, f: (m: ChatMessage) => ChatMessage) => void;
@@ -41,17 +42,21 @@ export function ChatPanel({ conversation, experts, settings, client, ready, appe
     const stopper = new AbortController();
     setRunning(stopper);
     try {
-      for await (const e of engine.generate(history, settings, { kind: 'twin' }, { signal: stopper.signal })) {
-        if (e.type === 'routed') patchMessage(cid, aid, (m) => ({ ...m, routing: e.routing, routingNames: Object.fromEntries(experts.filter((x) => x.id in e.routing).map((x) => [x.id, x.name])) }));
-        else if (e.type === 'token') patchMessage(cid, aid, (m) => ({ ...m, content: m.content + e.textDelta }));
-        else
-          patchMessage(cid, aid, (m) => ({
-            ...m,
-            content: e.result.text,
-            routing: e.result.routing,
-            timings: e.result.timings,
-            status: e.result.finishReason === 'aborted' ? 'stopped' : 'done',
-          }));
+      // The same OpenAI-style call any page embedding twinmerge makes (docs/api.md).
+      const stream = await engine.chat.completions.create({ model: TWIN_MODEL, messages: history, stream: true, ...requestSettings(settings) }, { signal: stopper.signal });
+      for await (const chunk of stream) {
+        const ext = chunk.twinmerge;
+        const choice = chunk.choices[0];
+        if (ext && !('timings' in ext)) {
+          patchMessage(cid, aid, (m) => ({ ...m, routing: ext.routing, routingNames: Object.fromEntries(experts.filter((x) => x.id in ext.routing).map((x) => [x.id, x.name])) }));
+        } else if (choice?.delta.content) {
+          const delta = choice.delta.content;
+          patchMessage(cid, aid, (m) => ({ ...m, content: m.content + delta }));
+        }
+        if (choice?.finish_reason && ext && 'timings' in ext) {
+          const reason = choice.finish_reason;
+          patchMessage(cid, aid, (m) => ({ ...m, routing: ext.routing, timings: ext.timings, status: reason === 'abort' ? 'stopped' : 'done' }));
+        }
       }
     } catch (e) {
       // The user's message stays; the failed answer says why.

@@ -1,7 +1,7 @@
 import { diffChars } from 'diff';
 import { useState, type RefObject } from 'react';
 import type { ExpertInfo, GenerationDone, GenerationSettings } from '../../worker/protocol.ts';
-import type { EngineClient } from '../engineClient.ts';
+import type { TwinmergeEngine } from '../../api/engine.ts';
 import { RoutingBars } from './RoutingBars.tsx';
 import { TimingsLine } from './TimingsLine.tsx';
 
@@ -32,7 +32,7 @@ function Highlighted({ text, reference }: { text: string; reference: string | nu
 }
 
 interface Props {
-  client: RefObject<EngineClient | null>;
+  client: RefObject<TwinmergeEngine | null>;
   experts: ExpertInfo[];
   settings: GenerationSettings;
   ready: boolean;
@@ -59,7 +59,7 @@ export function CompareView({ client, experts, settings, ready, onAnswered }: Pr
     setColumns(cols);
     const set = (key: Column['key'], patch: Partial<Column>) => setColumns((cs) => cs.map((c) => (c.key === key ? { ...c, ...patch } : c)));
     try {
-      for await (const step of engine.compare(text, settings, experts)) {
+      for await (const step of engine.compare(text, { settings })) {
         if (step.column !== 'expert') set(step.column, { result: step.result });
         else if ('result' in step) set('expert', { subtitle: `${names.get(step.expertId) ?? step.expertId} (its own fine-tuned weights)`, result: step.result });
         else set('expert', { error: step.expertId !== null ? `The bundle does not ship ${names.get(step.expertId) ?? step.expertId}'s full weights.` : 'No expert was routed.' });

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type DragEvent, type RefObject } from 'react';
 import type { DroppedFile, ExpertInfo, InspectedExpert } from '../../worker/protocol.ts';
-import type { EngineClient } from '../engineClient.ts';
+import type { TwinmergeEngine } from '../../api/engine.ts';
 import { storage, type StoredExpert } from '../storage.ts';
 import type { AddExpertInput, AddExpertResult } from '../useEngine.ts';
 import { AddExpertDialog } from './AddExpertDialog.tsx';
@@ -12,7 +12,7 @@ const kb = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : `
 interface Props {
   experts: ExpertInfo[];
   ready: boolean;
-  client: RefObject<EngineClient | null>;
+  client: RefObject<TwinmergeEngine | null>;
   onAdd: (input: AddExpertInput, onProgress?: (done: number, total: number) => void) => Promise<AddExpertResult>;
   onRemove: (id: string) => Promise<void>;
   onToggle: (id: string, enabled: boolean) => Promise<void>;
@@ -117,7 +117,7 @@ export function ExpertsPanel({ experts, ready, client, onAdd, onRemove, onToggle
       const { files: list, skippedFolders } = await read();
       const dropped = await readFiles(list);
       const files = pending ? merge(pending.files, dropped) : dropped;
-      const inspected = await engine.inspect(files);
+      const inspected = await engine.experts.inspect(files);
       const notes = [...inspected.warnings];
       if (skippedFolders.length) notes.push(`Subfolders are not read: ${skippedFolders.join(', ')}.`);
       if (inspected.examplePrompts.length === 0) notes.push('No example prompts came with the files: type them below, or drop an examples .json (a list of prompts) here.');

@@ -1,7 +1,7 @@
 import { useRef, useState } from 'react';
 import { DEFAULT_SETTINGS, type GenerationSettings } from '../../worker/protocol.ts';
 
-type Key = Exclude<keyof GenerationSettings, 'seed'>;
+type Key = Exclude<keyof GenerationSettings, 'seed' | 'stop'>;
 
 interface FieldSpec {
   key: Key;

@@ -1,6 +1,7 @@
-// The UI's one way to the engine worker: a typed facade over the messages of protocol.ts. React
-// components and hooks call its methods (load, generate, compare, experts.*, inspect, memory,
-// diagnostics.*); only this file builds protocol messages and talks to the Worker.
+// The one way to the engine worker: a typed transport over the messages of protocol.ts (load,
+// generate, compare, experts.*, inspect, memory, diagnostics.*). Only this file builds protocol
+// messages and talks to the Worker; the public API (engine.ts: createEngine, chat.completions) and
+// through it the React app sit on top.
 import {
   FINAL_TYPES,
   type AddedExpert,

@@ -1,28 +1,13 @@
-// The EngineClient facade against a scripted stand-in for the worker: the messages it posts, the
+// The worker transport (EngineClient) against a scripted stand-in for the worker: the messages it posts, the
 // typed results and event streams it returns, cancel through AbortSignal, errors.
 import { describe, expect, it } from 'vitest';
+import { ScriptedWorker, type WorkerScript } from '../testing/scriptedWorker.ts';
 import { DEFAULT_SETTINGS, type ExpertInfo, type GenerationDone, type WorkerRequest, type WorkerResponse } from '../worker/protocol.ts';
 import { EngineClient, EngineError, type CompareStep, type GenerateEvent } from './engineClient.ts';
 
-/** Answers each posted request with `script(request, reply)`; replies arrive asynchronously, like a worker's. */
-class FakeWorker {
-  onmessage: ((e: MessageEvent<WorkerResponse>) => void) | null = null;
-  onerror: ((e: ErrorEvent) => void) | null = null;
-  readonly posted: WorkerRequest[] = [];
-  terminated = false;
-  constructor(private readonly script: (req: WorkerRequest, reply: (m: WorkerResponse) => void) => void) {}
-  postMessage(m: WorkerRequest): void {
-    this.posted.push(m);
-    this.script(m, (r) => setTimeout(() => this.onmessage?.({ data: r } as MessageEvent<WorkerResponse>), 0));
-  }
-  terminate(): void {
-    this.terminated = true;
-  }
-}
-
-function client(script: ConstructorParameters<typeof FakeWorker>[0]): { c: EngineClient; w: FakeWorker } {
-  const w = new FakeWorker(script);
-  return { c: new EngineClient(w as unknown as Worker), w };
+function client(script: WorkerScript): { c: EngineClient; w: ScriptedWorker } {
+  const w = new ScriptedWorker(script);
+  return { c: new EngineClient(w.asWorker), w };
 }
 
 const done = (text: string, finishReason = 'eos', routing: Record<string, number> = {}): GenerationDone => ({
