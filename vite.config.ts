@@ -80,7 +80,7 @@ function serveOrtRuntime(): Plugin {
 // default location when no wasmPaths is set). Vite copies every such file into dist/assets, hashed:
 // 27 MB that is never fetched, since the app sets wasmPaths to /ort/. Hide those expressions from
 // Vite's asset scan (a `String(...)` around import.meta.url: the same URL at run time).
-function noOrtWasmAssets(): Plugin {
+export function noOrtWasmAssets(): Plugin {
   const pattern = /new URL\((["'`])(ort-wasm-simd-threaded[\w.]*\.wasm)\1,\s*import\.meta\.url\)/g;
   return {
     name: 'twinmerge-no-ort-wasm-assets',

@@ -8,6 +8,10 @@ import { EXPERT_MODEL_PREFIX, parseChatRequest, STATIC_MODEL, TWIN_MODEL, type C
 import { chunkOf, completionOf, finishReason, newAnswerHead, usageChunkOf, type ChatCompletion, type ChatCompletionChunk } from './chatResponse.ts';
 import { EngineClient, EngineError, type CompareStep, type ExpertsChange, type NewExpert } from './engineClient.ts';
 
+// The library build (vite.lib.config.ts) ships onnxruntime-web's wasm in ort/ beside twinmerge.js;
+// the app serves it at the site's /ort/ (the worker's default when none is given).
+const LIBRARY_WASM_PATHS: string | undefined = import.meta.env?.TWINMERGE_LIB ? new URL('ort/', String(import.meta.url)).href : undefined;
+
 export interface EngineNotice {
   level: 'info' | 'warning';
   message: string;
@@ -25,6 +29,11 @@ export interface LoadOptions {
   backend?: BackendPreference;
   /** Download and setup stages, with bytes where there are bytes. */
   onProgress?: (p: EngineLoadProgress) => void;
+  /**
+   * The folder that serves onnxruntime-web's wasm binary (`ort-wasm-simd-threaded.asyncify.wasm`),
+   * relative to the page or absolute. Default: ort/ beside the library's twinmerge.js (the app: the site's /ort/).
+   */
+  wasmPaths?: string;
 }
 
 export interface CreateEngineOptions extends StartOptions, LoadOptions {
@@ -141,7 +150,8 @@ export class TwinmergeEngine {
   /** Loads a bundle, replacing the loaded one (and the user's experts: add them again). */
   async load(bundle: string, options: LoadOptions = {}): Promise<BundleInfo> {
     this.alive();
-    const info = await this.client.load(bundle, options.backend ?? 'auto', options.onProgress);
+    // The worker resolves URLs against its own script's URL: hand it absolute ones, resolved against the page.
+    const info = await this.client.load(pageUrl(bundle), options.backend ?? 'auto', options.onProgress, options.wasmPaths ? pageUrl(options.wasmPaths) : LIBRARY_WASM_PATHS);
     this.loaded = info;
     this.list = info.experts;
     this.currentBackend = info.backend;
@@ -240,6 +250,12 @@ export class TwinmergeEngine {
     this.running.add(ac);
     return ac;
   }
+}
+
+/** `url` resolved against the page's URL (as written in the page: './bundle' means next to the page). */
+function pageUrl(url: string): string {
+  const base = typeof document !== 'undefined' ? document.baseURI : globalThis.location?.href;
+  return base ? new URL(url, base).href : url;
 }
 
 export { EngineError };

@@ -133,8 +133,8 @@ export class EngineClient {
   }
 
   /** Loads a bundle (replacing any loaded one); `onProgress` gets the download and setup stages. */
-  async load(url: string, preference: BackendPreference, onProgress?: (p: EngineLoadProgress) => void): Promise<BundleInfo> {
-    const r = await this.request({ type: 'load', url, preference }, (e) => {
+  async load(url: string, preference: BackendPreference, onProgress?: (p: EngineLoadProgress) => void, wasmPaths?: string): Promise<BundleInfo> {
+    const r = await this.request({ type: 'load', url, preference, ...(wasmPaths ? { wasmPaths } : {}) }, (e) => {
       if (e.type === 'load-progress') onProgress?.(e.progress);
     });
     return r.bundle;

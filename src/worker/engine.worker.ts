@@ -10,7 +10,7 @@ import type { BackendPreference, ExpertInfo, RouterParameters, WorkerError, Work
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
 let session: TwinSession | null = null;
-let loaded: { url: string; preference: BackendPreference } | null = null;
+let loaded: { url: string; preference: BackendPreference; wasmPaths: string | undefined } | null = null;
 /** What the user added, replayed when the session has to be rebuilt (device loss). */
 const customInputs = new Map<string, Extract<WorkerRequestBody, { type: 'add-expert' }>>();
 const running = new Map<number, AbortController>();
@@ -76,8 +76,8 @@ function need(): TwinSession {
   return session;
 }
 
-async function open(url: string, preference: BackendPreference, id: number): Promise<TwinSession> {
-  const s = await openBrowserSession(url, preference, (progress) => reply({ id, type: 'load-progress', progress }));
+async function open(url: string, preference: BackendPreference, id: number, wasmPaths: string | undefined): Promise<TwinSession> {
+  const s = await openBrowserSession(url, preference, (progress) => reply({ id, type: 'load-progress', progress }), wasmPaths);
   const device = s.gpuDevice;
   device?.lost.then((info) => {
     if (session !== s || (info.reason === 'destroyed' && !simulatingLoss)) return;
@@ -98,9 +98,9 @@ async function recover(why: string): Promise<void> {
     try {
       let s: TwinSession;
       try {
-        s = await open(loaded!.url, loaded!.preference, 0);
+        s = await open(loaded!.url, loaded!.preference, 0, loaded!.wasmPaths);
       } catch {
-        s = await open(loaded!.url, 'wasm', 0);
+        s = await open(loaded!.url, 'wasm', 0, loaded!.wasmPaths);
       }
       for (const r of customInputs.values()) {
         await s.addExpert({ id: r.expertId, name: r.name, description: r.description, examplePrompts: r.examplePrompts, files: r.files, ...(r.features ? { features: r.features } : {}) }).catch(() => customInputs.delete(r.expertId));
@@ -121,8 +121,8 @@ async function handle(req: WorkerRequest): Promise<void> {
       const old = session;
       session = null;
       await old?.dispose();
-      session = await open(req.url, req.preference, req.id);
-      loaded = { url: req.url, preference: req.preference };
+      session = await open(req.url, req.preference, req.id, req.wasmPaths);
+      loaded = { url: req.url, preference: req.preference, wasmPaths: req.wasmPaths };
       customInputs.clear();
       return reply({ id: req.id, type: 'loaded', bundle: bundleInfo(session) });
     }

@@ -126,7 +126,8 @@ export interface RouterParameters {
 
 export type WorkerRequestBody =
   | { type: 'probe'; preference: BackendPreference }
-  | { type: 'load'; url: string; preference: BackendPreference }
+  /** `wasmPaths`: an absolute URL of the folder serving onnxruntime-web's wasm (default: the site's /ort/). */
+  | { type: 'load'; url: string; preference: BackendPreference; wasmPaths?: string }
   | { type: 'generate'; history: ChatTurn[]; settings: GenerationSettings; variant: Variant }
   | { type: 'cancel'; target: number }
   | { type: 'route'; text: string; settings: GenerationSettings }

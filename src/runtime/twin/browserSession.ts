@@ -9,7 +9,8 @@ import { GpuComposer } from '../composer/gpuComposer.ts';
 import { trackBuffers } from '../gpuBufferTracker.ts';
 import { SessionError, TwinSession, type SessionProgress } from './session.ts';
 
-export async function openBrowserSession(url: string, preference: BackendPreference, onProgress: (p: SessionProgress) => void): Promise<TwinSession> {
+/** `wasmPaths`: the folder that serves onnxruntime-web's wasm (ORT_WASM_FILE); the site's /ort/ when left out. */
+export async function openBrowserSession(url: string, preference: BackendPreference, onProgress: (p: SessionProgress) => void, wasmPaths?: string): Promise<TwinSession> {
   const probed = await probeBackend(preference);
   // Full fine-tuned weights are fetched on demand (compare view), not at load.
   const bundle = await loadBundle(url, { onProgress, only: (f) => !f.path.endsWith('.full.safetensors') });
@@ -30,7 +31,7 @@ export async function openBrowserSession(url: string, preference: BackendPrefere
   // the flat kernel there.
   const weightInputType = device && f16 ? 'float16' : 'float32';
   const kernel = probed.kind === 'webgpu' && probed.isSoftware ? 'flat' : 'tiled';
-  const wasmPaths = new URL('/ort/', self.location.href).href;
+  const ortFolder = new URL(wasmPaths ?? '/ort/', self.location.href).href;
   return TwinSession.create({
     bundle,
     backend,
@@ -38,7 +39,7 @@ export async function openBrowserSession(url: string, preference: BackendPrefere
     device,
     ...(device ? { liveBuffers: trackBuffers(device) } : {}),
     createComposer: () => (device ? new GpuComposer(device, kernel, weightInputType === 'float16' ? 'f16' : 'f32') : new CpuComposer()),
-    createEngine: (spec, graph) => createBrowserEngine(spec, graph, device ? { kind: 'webgpu', device } : { kind: 'wasm', threads: backend.kind === 'wasm' ? backend.threads : 1 }, { wasmPaths }),
+    createEngine: (spec, graph) => createBrowserEngine(spec, graph, device ? { kind: 'webgpu', device } : { kind: 'wasm', threads: backend.kind === 'wasm' ? backend.threads : 1 }, { wasmPaths: ortFolder }),
     fetchFile: async (path) => {
       const loaded = await loadBundle(url, { only: (f) => f.path === path });
       const bytes = loaded.files.get(path);

@@ -1,0 +1,37 @@
+// A plain static file server for the e2e tests of what a site would host (the library build): no
+// Vite, no transforms, just files with their content types and the cross-origin isolation headers
+// docs/api.md asks hosts to send.
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { extname, join, normalize, resolve } from 'node:path';
+
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm', '.safetensors': 'application/octet-stream', '.txt': 'text/plain' };
+
+/** Serves `mounts` (URL prefix → folder) and `pages` (path → HTML) on 127.0.0.1; resolves with the origin. */
+export async function serveStatic(mounts: Record<string, string>, pages: Record<string, string>): Promise<{ origin: string; close: () => Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+    const page = pages[path];
+    if (page !== undefined) {
+      res.setHeader('Content-Type', 'text/html');
+      return res.end(page);
+    }
+    for (const [prefix, dir] of Object.entries(mounts)) {
+      if (!path.startsWith(prefix)) continue;
+      const root = resolve(dir);
+      const file = normalize(join(root, path.slice(prefix.length)));
+      if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) break;
+      res.setHeader('Content-Type', TYPES[extname(file)] ?? 'application/octet-stream');
+      res.setHeader('Content-Length', statSync(file).size);
+      return createReadStream(file).pipe(res);
+    }
+    res.statusCode = 404;
+    res.end('not found');
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return { origin: `http://127.0.0.1:${address.port}`, close: () => new Promise((ok) => server.close(() => ok())) };
+}
