@@ -121,3 +121,34 @@ export function adapterFiles(task: string): { name: string; mimeType: string; bu
 export function bundleFile(path: string): Buffer {
   return readFileSync(join(ZOO, 'bundle', path));
 }
+
+/** The zoo's fully fine-tuned checkpoint of a task outside the bundle, as a dropped folder: config, weights, tokenizer and logs. */
+export function checkpointFiles(task: string): { name: string; mimeType: string; buffer: Buffer }[] {
+  const dir = join(ZOO, 'checkpoints', task);
+  return ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'train_stats.json']
+    .map((name) => ({ name, mimeType: name.endsWith('.json') ? 'application/json' : 'application/octet-stream', buffer: readFileSync(join(dir, name)) }))
+    .concat([{ name: 'examples.json', mimeType: 'application/json', buffer: readFileSync(join(ZOO, 'data', task, 'examples.json')) }]);
+}
+
+/**
+ * What the bundle answers in Node (TwinSession, CPU composer) once the checkpoint is added as the app
+ * adds a dropped one (module extracted in the session, router extended from examples.json), and its
+ * routing: the reference for the app's answers to `prompts`.
+ */
+export async function checkpointAnswers(task: string, id: string, prompts: string[]): Promise<{ text: string; routing: Record<string, number> }[]> {
+  const session = await openNodeSession();
+  const files = checkpointFiles(task).map((f) => ({ name: f.name, bytes: new Uint8Array(f.buffer) }));
+  const ex = JSON.parse(readFileSync(join(ZOO, 'data', task, 'examples.json'), 'utf8')) as { prompts: string[]; name: string };
+  await session.addExpert({ id, name: ex.name, description: '', examplePrompts: ex.prompts, files }, () => undefined);
+  const { DEFAULT_SETTINGS } = await import('../src/worker/protocol.ts');
+  try {
+    const out = [];
+    for (const p of prompts) {
+      const r = await session.generate([{ role: 'user', content: p }], DEFAULT_SETTINGS, { kind: 'twin' }, () => undefined, new AbortController().signal);
+      out.push({ text: r.text, routing: r.routing });
+    }
+    return out;
+  } finally {
+    await session.dispose();
+  }
+}

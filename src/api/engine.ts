@@ -2,7 +2,7 @@
 // for chat (`engine.chat.completions.create`) plus what is twinmerge's own: the experts, the compare
 // view's three answers, routing. The React app uses exactly this object (src/ui/useEngine.ts); the
 // library build exports it (src/api/index.ts); docs/api.md documents it.
-import { DEFAULT_SETTINGS, type BackendInfo, type BackendPreference, type BundleInfo, type DroppedFile, type EngineLoadProgress, type ExpertInfo, type GenerationSettings, type InspectedExpert, type MemoryReport, type RouterParameters } from '../worker/protocol.ts';
+import { DEFAULT_SETTINGS, type AddProgress, type BackendInfo, type BackendPreference, type BundleInfo, type DroppedFile, type EngineLoadProgress, type ExpertInfo, type GenerationSettings, type InspectedExpert, type MemoryReport, type RouterParameters } from '../worker/protocol.ts';
 import { ApiError, toApiError } from './apiError.ts';
 import { EXPERT_MODEL_PREFIX, parseChatRequest, STATIC_MODEL, TWIN_MODEL, type ChatCompletionRequest, type EngineRequest } from './chatRequest.ts';
 import { chunkOf, completionOf, finishReason, newAnswerHead, usageChunkOf, type ChatCompletion, type ChatCompletionChunk } from './chatResponse.ts';
@@ -109,8 +109,11 @@ export class TwinmergeEngine {
     list: (): ExpertInfo[] => [...this.list],
     /** What dropped files are, checked against the bundle's shapes; throws naming the file (and tensor) when they do not fit. */
     inspect: (files: DroppedFile[]): Promise<InspectedExpert> => this.client.inspect(files),
-    /** Adds an expert (twinmerge module or PEFT adapter files) and extends the router from its example prompts. */
-    add: async (e: NewExpert, opts: { onProgress?: (done: number, total: number) => void } = {}) => this.track(await this.client.experts.add(e, opts)),
+    /**
+     * Adds an expert (a twinmerge module, a PEFT adapter, or a fully fine-tuned checkpoint whose
+     * module is extracted here) and extends the router from its example prompts.
+     */
+    add: async (e: NewExpert, opts: { onProgress?: (p: AddProgress) => void } = {}) => this.track(await this.client.experts.add(e, opts)),
     remove: async (expertId: string): Promise<ExpertsChange> => this.track(await this.client.experts.remove(expertId)),
     setEnabled: async (expertId: string, enabled: boolean): Promise<ExpertsChange> => this.track(await this.client.experts.setEnabled(expertId, enabled)),
   };

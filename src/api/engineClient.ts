@@ -5,6 +5,7 @@
 import {
   FINAL_TYPES,
   type AddedExpert,
+  type AddProgress,
   type BackendInfo,
   type BackendPreference,
   type BundleInfo,
@@ -95,10 +96,10 @@ export class EngineClient {
 
   /** The user's experts and the bundle's: each change answers with the whole list. */
   readonly experts = {
-    /** Adds an expert; `onProgress` sees the example prompts run through the model (none when stored features are reused). */
-    add: (e: NewExpert, opts: { onProgress?: (done: number, total: number) => void } = {}): Promise<ExpertsChange & { added: AddedExpert }> =>
+    /** Adds an expert; `onProgress` sees a checkpoint's module extracted, then the example prompts run through the model (none when stored features are reused). */
+    add: (e: NewExpert, opts: { onProgress?: (p: AddProgress) => void } = {}): Promise<ExpertsChange & { added: AddedExpert }> =>
       this.request({ type: 'add-expert', expertId: e.id, name: e.name, description: e.description, examplePrompts: e.examplePrompts, files: e.files, ...(e.features ? { features: e.features } : {}) }, (ev) => {
-        if (ev.type === 'add-progress') opts.onProgress?.(ev.done, ev.total);
+        if (ev.type === 'add-progress') opts.onProgress?.(ev.progress);
       }).then((r) => ({ ...changed(r), added: r.added })),
     remove: (expertId: string): Promise<ExpertsChange> => this.request({ type: 'remove-expert', expertId }).then(changed),
     setEnabled: (expertId: string, enabled: boolean): Promise<ExpertsChange> => this.request({ type: 'set-expert-enabled', expertId, enabled }).then(changed),

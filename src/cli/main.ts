@@ -13,6 +13,10 @@ const commands: Record<string, Command> = {
     describe: 'eval --config eval.yaml | --pack pack.yaml [--bundle dir] [--limit N]: exact match of base, experts, merges, Twin → docs/results',
     run: async (a) => (await import('./eval/main.ts')).evalMain(a),
   },
+  extract: {
+    describe: 'extract --bundle dir --checkpoint dir --out file: a fine-tuned checkpoint → its exclusive module for a built bundle (as the app does on a drop)',
+    run: async (a) => (await import('./extract.ts')).extractMain(a),
+  },
   export: {
     describe: 'export <checkpoint-dir> <out-dir>: transformers.js folder with onnx/model.onnx',
     run: async (a) => (await import('./export.ts')).exportMain(a),

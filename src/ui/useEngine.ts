@@ -3,7 +3,7 @@
 // message and each change of the experts). Everything goes through the public engine API
 // (src/api/engine.ts), the same object the library exports.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { BackendInfo, BackendPreference, BundleInfo, DroppedFile, EngineLoadProgress, ExpertInfo, MemoryReport, StoredFeatures } from '../worker/protocol.ts';
+import type { AddProgress, BackendInfo, BackendPreference, BundleInfo, DroppedFile, EngineLoadProgress, ExpertInfo, MemoryReport, StoredFeatures } from '../worker/protocol.ts';
 import { exposeDiagnostics } from './diagnostics.ts';
 import { EngineError, TwinmergeEngine } from '../api/engine.ts';
 import { storage, type StoredExpert } from './storage.ts';
@@ -29,6 +29,8 @@ export interface AddExpertInput {
 /** What adding took, for the success message. */
 export interface AddExpertResult {
   totalMs: number;
+  /** A checkpoint's module extraction (0 otherwise). */
+  extractMs: number;
   trainMs: number;
 }
 
@@ -133,14 +135,16 @@ export function useEngine(bundleUrl: string, preference: BackendPreference, star
   }, []);
 
   const addExpert = useCallback(
-    async (input: AddExpertInput, onProgress?: (done: number, total: number) => void): Promise<AddExpertResult> => {
+    async (input: AddExpertInput, onProgress?: (p: AddProgress) => void): Promise<AddExpertResult> => {
       const client = clientRef.current;
       if (!client) throw new EngineError({ code: 'NOT_READY', message: 'The engine is not running.' });
       const r = await client.experts.add(input, onProgress ? { onProgress } : {});
       setExperts(r.experts);
       void refreshMemory();
-      await persistCustom((list) => [...list.filter((e) => e.id !== input.id), { ...input, enabled: true, features: r.added.features }]);
-      return { totalMs: r.added.totalMs, trainMs: r.added.trainMs };
+      // A checkpoint is stored as its extracted module (a few hundred kB, not the whole model).
+      const files = r.added.moduleFile ? [r.added.moduleFile] : input.files;
+      await persistCustom((list) => [...list.filter((e) => e.id !== input.id), { ...input, files, enabled: true, features: r.added.features }]);
+      return { totalMs: r.added.totalMs, trainMs: r.added.trainMs, extractMs: r.added.extractMs };
     },
     [persistCustom, refreshMemory],
   );

@@ -142,15 +142,16 @@ async function handle(req: WorkerRequest): Promise<void> {
       return reply({ id: req.id, type: 'routing', routing: r.routing, routeMs: r.routeMs });
     }
     case 'inspect-expert': {
-      const m = need().inspect(req.files);
+      const m = await need().inspect(req.files);
       return reply({ id: req.id, type: 'inspected', expert: { format: m.format, rank: m.rank, bytes: m.bytes, tensors: m.tensors, id: '', warnings: m.warnings, ...m.suggestions } });
     }
     case 'add-expert': {
       const s = need();
       const input = { id: req.expertId, name: req.name, description: req.description, examplePrompts: req.examplePrompts, files: req.files, ...(req.features ? { features: req.features } : {}) };
-      const added = await s.addExpert(input, (done, total) => reply({ id: req.id, type: 'add-progress', done, total }));
-      customInputs.set(req.expertId, { ...req, features: added.features });
-      return reply({ id: req.id, type: 'experts', experts: s.listExperts().map(expertInfo), trainMs: added.trainMs, added: { totalMs: added.totalMs, trainMs: added.trainMs, reusedFeatures: added.reusedFeatures, features: added.features } });
+      const added = await s.addExpert(input, (progress) => reply({ id: req.id, type: 'add-progress', progress }));
+      // A checkpoint is kept as its extracted module: a device-loss rebuild re-adds it without extracting again.
+      customInputs.set(req.expertId, { ...req, ...(added.moduleFile ? { files: [added.moduleFile] } : {}), features: added.features });
+      return reply({ id: req.id, type: 'experts', experts: s.listExperts().map(expertInfo), trainMs: added.trainMs, added: { totalMs: added.totalMs, trainMs: added.trainMs, reusedFeatures: added.reusedFeatures, features: added.features, extractMs: added.extractMs, ...(added.moduleFile ? { moduleFile: added.moduleFile } : {}) } });
     }
     case 'remove-expert': {
       const s = need();

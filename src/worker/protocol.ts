@@ -3,9 +3,9 @@
 // routing, tokens) and then exactly one final message (a result or an error).
 import type { BackendInfo, BackendPreference } from '../runtime/backendProbe.ts';
 import type { LoadProgress } from '../runtime/bundleLoader.ts';
-import type { SessionExpert, SessionMemory, StoredFeatures } from '../runtime/twin/session.ts';
+import type { AddProgress, SessionExpert, SessionMemory, StoredFeatures } from '../runtime/twin/session.ts';
 
-export type { StoredFeatures };
+export type { AddProgress, StoredFeatures };
 
 export type { BackendInfo, BackendPreference };
 
@@ -91,10 +91,14 @@ export interface AddedExpert {
   trainMs: number;
   reusedFeatures: boolean;
   features: StoredFeatures;
+  /** A checkpoint's module extraction (0 for other formats). */
+  extractMs: number;
+  /** A checkpoint's extracted module as a twinmerge expert file: store it instead of the checkpoint, and a reload re-adds it without extracting. */
+  moduleFile?: DroppedFile;
 }
 
 export interface InspectedExpert {
-  format: 'twinmerge' | 'peft';
+  format: 'twinmerge' | 'peft' | 'checkpoint';
   rank: number;
   bytes: number;
   /** Suggestions from the files' metadata (the user may change them). */
@@ -165,8 +169,8 @@ export type WorkerEvent =
   | { id: number; type: 'load-progress'; progress: EngineLoadProgress }
   | { id: number; type: 'routed'; routing: Record<string, number>; routeMs: number; composeMs: number }
   | { id: number; type: 'token'; textDelta: string }
-  /** Adding an expert: example prompts run through the shared model so far. */
-  | { id: number; type: 'add-progress'; done: number; total: number };
+  /** Adding an expert: a checkpoint's module extracted, then its example prompts run through the shared model. */
+  | { id: number; type: 'add-progress'; progress: AddProgress };
 
 /** Final messages, by request type. */
 export interface FinalFor {

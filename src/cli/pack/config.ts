@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { RankConfigSchema } from '../../core/bundle/manifest.ts';
 
 const Id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lowercase letters, digits, "_" or "-"');
 
@@ -25,13 +26,8 @@ const ExpertSchema = z
   })
   .strict();
 
-const RankSchema = z.union([
-  z.object({ fixed: z.number().int().positive() }).strict(),
-  /** Per-matrix ranks under a byte budget per expert, as a share of one full expert's bytes (same dtype). */
-  z.object({ budget: z.number().positive().max(1), objective: z.enum(['absolute', 'relative']).optional() }).strict(),
-  /** Smallest rank per matrix keeping this share of the singular-value energy. */
-  z.object({ energy: z.number().positive().max(1), max: z.number().int().positive().optional() }).strict(),
-]);
+/** The same schema the bundle manifest records it with (`exclusive.rank`). */
+const RankSchema = RankConfigSchema;
 
 export const PackConfigSchema = z
   .object({

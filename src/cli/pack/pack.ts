@@ -186,6 +186,7 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
         tokenizer: { files: tokFiles },
         merge: merger.manifest,
         shared: { file: 'shared.safetensors', dtype: sharedDtype, baseDelta: { file: 'base_delta.safetensors', maxRank: baseDeltaReport.maxRank, relativeError: baseDeltaReport.relativeError } },
+        exclusive: { dtype: config.exclusive.dtype, rank: config.exclusive.rank, svdSeed: config.svd.seed },
         experts: expertEntries,
         router: router.manifest,
         files,

@@ -58,6 +58,24 @@ export const SharedSchema = z
   })
   .strict();
 
+/** How many singular directions an exclusive module keeps per matrix (pack.yaml `exclusive.rank`; core/twin/rankPolicy.ts). */
+export const RankConfigSchema = z.union([
+  z.object({ fixed: z.number().int().positive() }).strict(),
+  /** Per-matrix ranks under a byte budget per expert, as a share of one full expert's bytes (same dtype). */
+  z.object({ budget: z.number().positive().max(1), objective: z.enum(['absolute', 'relative']).optional() }).strict(),
+  /** Smallest rank per matrix keeping this share of the singular-value energy. */
+  z.object({ energy: z.number().positive().max(1), max: z.number().int().positive().optional() }).strict(),
+]);
+
+/** How pack factored the experts: what a checkpoint added later (dropped into the app, `twinmerge extract`) is factored with. */
+export const ExclusiveSchema = z
+  .object({
+    dtype: z.enum(['f32', 'f16']),
+    rank: RankConfigSchema,
+    svdSeed: z.number().int(),
+  })
+  .strict();
+
 export const ExpertSchema = z
   .object({
     id: Id,
@@ -102,6 +120,8 @@ export const ManifestSchema = z
     tokenizer: z.object({ files: z.array(RelPath).min(1) }).strict(),
     merge: MergeSchema,
     shared: SharedSchema,
+    /** Optional: bundles made before it was recorded get pack's defaults (core/twin/extract.ts). */
+    exclusive: ExclusiveSchema.optional(),
     experts: z.array(ExpertSchema).min(1).max(64),
     router: RouterSchema,
     files: z.array(FileEntrySchema).min(1),

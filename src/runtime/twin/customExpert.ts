@@ -1,92 +1,61 @@
 // Files a user drops into the page → an exclusive module for the loaded bundle, or a clear error
-// naming the file (and tensor). Two formats: our expert file (W.A / W.B / W.delta safetensors) and a
+// naming the file (and tensor). Three formats: our expert file (W.A / W.B / W.delta safetensors); a
 // PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors), which was trained on the
-// BASE model: it joins as E = s·B·A − D, D being the bundle's base delta (shared − base).
+// BASE model: it joins as E = s·B·A − D, D being the bundle's base delta (shared − base); and a fully
+// fine-tuned HF checkpoint (config.json + model.safetensors or a sharded index), checked here and
+// factored when added (droppedCheckpoint.ts).
 import { moduleFromTensors, type ExclusiveEntry, type ExclusiveModule } from '../../core/twin/index.ts';
 import { importLora, parseAdapterConfig, subtractBaseDelta, type Factors } from '../../core/peft/index.ts';
-import { decodeSafetensors, isSafetensorsError, toFloat32, type Tensor } from '../../core/safetensors/index.ts';
+import { DEFAULT_INDEX_NAME, decodeSafetensors, toFloat32, type Tensor } from '../../core/safetensors/index.ts';
 import type { F32Tensor } from '../../core/tensor/tensor.ts';
+import type { ModelSpec } from '../../model/config.ts';
 import type { WeightInfo } from '../../model/llama.ts';
+import { openDroppedCheckpoint, type OpenedCheckpoint } from './droppedCheckpoint.ts';
+import { ExpertFileError, fail, safetensorsProblem, type DroppedFileData } from './expertFileError.ts';
 
-export interface DroppedFileData {
-  name: string;
-  bytes: Uint8Array;
-}
+export { ExpertFileError, type DroppedFileData };
 
-export interface InspectedModule {
-  format: 'twinmerge' | 'peft';
+interface InspectedCommon {
+  /** The module's rank (a checkpoint: the rank its module will have). */
   rank: number;
+  /** Bytes of the dropped weights. */
   bytes: number;
   tensors: number;
   suggestions: { name: string; description: string; examplePrompts: string[] };
-  /** The expert's module, checked against the model's shapes. */
-  module: ExclusiveModule;
   /** Things the user should know that do not stop the import (e.g. a PEFT flag that was ignored). */
   warnings: string[];
 }
 
-/**
- * A dropped file is unusable. The message's first line says what is wrong in words a user
- * understands and names the file; the lines after it (if any) are the technical detail (codec
- * code, tensor, shapes). Only the message crosses the worker boundary, so the UI splits it there.
- */
-export class ExpertFileError extends Error {
-  override readonly name = 'ExpertFileError';
-  constructor(
-    readonly file: string,
-    readonly tensor: string | undefined,
-    readonly summary: string,
-    readonly detail?: string,
-  ) {
-    super(detail ? `${summary}\n${detail}` : summary);
-  }
+export type InspectedModule = InspectedCommon &
+  (
+    | {
+        format: 'twinmerge' | 'peft';
+        /** The expert's module, checked against the model's shapes. */
+        module: ExclusiveModule;
+      }
+    | {
+        format: 'checkpoint';
+        /** Checked against the model (headers); its module is extracted when the expert is added. */
+        checkpoint: OpenedCheckpoint;
+      }
+  );
+
+/** What inspection checks dropped files against. */
+export interface InspectContext {
+  /** The model's weights (graph inputs, checkpoint names and shapes). */
+  weights: readonly WeightInfo[];
+  /** D = shared − base, for adapters trained on the base. */
+  baseDelta: ReadonlyMap<string, ExclusiveEntry>;
+  /** The loaded model, for a checkpoint's config.json. */
+  model: ModelSpec;
+  /** The rank a checkpoint's module gets (the bundle's policy; shown before adding). */
+  checkpointRank: number;
 }
 
 const PICKLE = /\.(bin|pt|pth|pkl|pickle|ckpt)$/i;
 const text = new TextDecoder();
 
-function fail(file: string, summary: string, detail?: string, tensor?: string): never {
-  throw new ExpertFileError(file, tensor, summary, detail);
-}
-
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
-
-/** What the first bytes of a file that is not a safetensors file look like, in words (or null). */
-function sniff(bytes: Uint8Array): string | null {
-  const head = bytes.subarray(0, 1024);
-  if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return 'it looks like a zip archive; PyTorch saves its .pt/.bin checkpoints this way';
-  if (head[0] === 0x80 && head[1] !== undefined && head[1] >= 2 && head[1] <= 5) return 'it looks like a PyTorch pickle';
-  let printable = 0;
-  for (const b of head) {
-    if (b === 0) return null;
-    if (b === 9 || b === 10 || b === 13 || (b >= 0x20 && b < 0x7f) || b >= 0x80) printable++;
-  }
-  if (head.length === 0 || printable < 0.95 * head.length) return null;
-  const start = text.decode(head).trimStart();
-  if (/^<(!doctype|html|\?xml)/i.test(start)) return 'it looks like a web page: was a download page saved instead of the file?';
-  if (start.startsWith('{') || start.startsWith('[')) return 'it looks like JSON text';
-  return 'it looks like text';
-}
-
-/** A codec error in plain words (first) with the codec's own message as the detail. */
-function safetensorsProblem(file: DroppedFileData, e: unknown): ExpertFileError {
-  const code = isSafetensorsError(e) ? e.code : undefined;
-  const detail = errorText(e);
-  const tensor = (e as { tensor?: string }).tensor;
-  const n = file.name;
-  const what = (summary: string) => new ExpertFileError(n, tensor, summary, detail);
-  if (file.bytes.length === 0) return what(`${n} is empty (0 bytes).`);
-  if (code === 'TRUNCATED' || code === 'HEADER_TOO_LARGE' || code === 'HEADER_NOT_JSON') {
-    const looks = sniff(file.bytes);
-    if (looks) return what(`${n} is not a safetensors file (${looks}).`);
-    if (file.bytes.length < 8) return what(`${n} is not a safetensors file: it is only ${file.bytes.length} bytes long.`);
-    if (code === 'TRUNCATED') return what(`${n} is incomplete: the file ends before the data it describes (an interrupted download or copy?).`);
-    return what(`${n} is not a safetensors file.`);
-  }
-  if (code === 'OUT_OF_BOUNDS') return what(`${n} is incomplete: the file ends before the data it describes (an interrupted download or copy?).`);
-  if (code === 'UNKNOWN_DTYPE') return what(`${n} stores its numbers in a type this app cannot read.`);
-  return what(`${n} is damaged: its header does not match its contents.`);
-}
 
 function decode(file: DroppedFileData) {
   try {
@@ -134,6 +103,9 @@ const NAMED_EXAMPLES = /example|prompt/i;
 /** The dropped files sorted: what is read, and what is set aside (reported to the user, never an error). */
 interface Sorted {
   config: DroppedFileData | undefined;
+  /** A checkpoint's config.json and shard index. */
+  modelConfig: DroppedFileData | undefined;
+  index: DroppedFileData | undefined;
   weights: DroppedFileData[];
   pickles: DroppedFileData[];
   examples: { file: string; examples: Examples } | undefined;
@@ -150,12 +122,14 @@ interface Sorted {
  * user meant it.
  */
 function sortFiles(files: readonly DroppedFileData[]): Sorted {
-  const out: Sorted = { config: undefined, weights: [], pickles: [], examples: undefined, ignored: [] };
+  const out: Sorted = { config: undefined, modelConfig: undefined, index: undefined, weights: [], pickles: [], examples: undefined, ignored: [] };
   const candidates: { file: string; examples: Examples }[] = [];
   for (const f of files) {
     const name = f.name;
     if (name.startsWith('.')) continue; // .DS_Store, .gitattributes: not worth a mention
     if (name === 'adapter_config.json' && !out.config) out.config = f;
+    else if (name === 'config.json' && !out.modelConfig) out.modelConfig = f;
+    else if (name === DEFAULT_INDEX_NAME && !out.index) out.index = f;
     else if (/\.safetensors$/i.test(name)) out.weights.push(f);
     else if (PICKLE.test(name)) out.pickles.push(f);
     else if (/\.json$/i.test(name) && name !== 'adapter_config.json') {
@@ -182,7 +156,7 @@ function sortFiles(files: readonly DroppedFileData[]): Sorted {
 function ignoredNote(names: readonly string[]): string[] {
   if (names.length === 0) return [];
   const list = names.length > 8 ? `${names.slice(0, 8).join(', ')} and ${names.length - 8} more` : names.join(', ');
-  return [`Not used: ${list} (only the adapter's config, its .safetensors weights and a list of example prompts are read).`];
+  return [`Not used: ${list} (only the adapter's or checkpoint's config, its .safetensors weights and a list of example prompts are read).`];
 }
 
 const PICKLE_SUMMARY = (name: string) =>
@@ -224,7 +198,8 @@ function negate(d: ExclusiveEntry): ExclusiveEntry {
   return { ...d, B: d.B.map((v) => -v) };
 }
 
-export function inspectExpertFiles(files: readonly DroppedFileData[], weights: readonly WeightInfo[], baseDelta: ReadonlyMap<string, ExclusiveEntry>): InspectedModule {
+export async function inspectExpertFiles(files: readonly DroppedFileData[], ctx: InspectContext): Promise<InspectedModule> {
+  const { weights, baseDelta } = ctx;
   if (files.length === 0) fail('(no files)', 'Nothing was dropped.');
   const sorted = sortFiles(files);
   const { config, pickles } = sorted;
@@ -283,6 +258,43 @@ export function inspectExpertFiles(files: readonly DroppedFileData[], weights: r
       },
       module: entries,
       warnings: [...imported.warnings, ...ignoredNote(ignored)],
+    };
+  }
+
+  // A config.json but no adapter_config.json: a fully fine-tuned checkpoint (or its shards).
+  if (sorted.modelConfig) {
+    const index = sorted.index;
+    let used: DroppedFileData[];
+    if (index) {
+      // The shards the index names (openDroppedCheckpoint says what is wrong with an index it cannot read).
+      const parsed = parseJson(index);
+      const map = parsed.ok ? (parsed.value as { weight_map?: unknown }).weight_map : undefined;
+      const named = new Set(typeof map === 'object' && map !== null ? Object.values(map).filter((v): v is string => typeof v === 'string') : []);
+      used = sorted.weights.filter((f) => named.has(f.name));
+    } else {
+      const single = sorted.weights.find((f) => f.name === 'model.safetensors') ?? (sorted.weights.length === 1 ? sorted.weights[0] : undefined);
+      if (!single) {
+        const pickle = pickles[0];
+        if (pickle) fail(pickle.name, PICKLE_SUMMARY(pickle.name));
+        fail(sorted.modelConfig.name, sorted.weights.length ? 'config.json came with several .safetensors files but no model.safetensors or model.safetensors.index.json: drop the whole checkpoint folder.' : 'config.json was dropped without the model\'s weights (model.safetensors): drop the whole checkpoint folder.');
+      }
+      used = [single];
+    }
+    for (const f of [...sorted.weights, ...pickles]) if (!used.includes(f)) ignored.push(f.name);
+    const opened = await openDroppedCheckpoint({ config: sorted.modelConfig, weights: used, ...(index ? { index } : {}) }, ctx.model, weights);
+    const family = opened.checkpoint.spec.family;
+    return {
+      format: 'checkpoint',
+      rank: ctx.checkpointRank,
+      bytes: opened.bytes,
+      tensors: weights.length,
+      suggestions: {
+        name: examples.name ?? 'Fine-tuned checkpoint',
+        description: examples.description ?? `Fully fine-tuned ${family} checkpoint; its exclusive module is extracted in the browser`,
+        examplePrompts: examples.prompts,
+      },
+      checkpoint: opened,
+      warnings: [`A full checkpoint: its exclusive module (rank ${ctx.checkpointRank}) is extracted when you add it, tensor by tensor.`, ...ignoredNote(ignored)],
     };
   }
 

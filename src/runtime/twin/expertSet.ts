@@ -14,7 +14,7 @@ export interface SessionExpert {
   /** Shipped in the bundle, or added by the user in this browser. */
   origin: 'bundle' | 'custom';
   /** What the file was: twinmerge expert module or PEFT LoRA adapter. */
-  format: 'twinmerge' | 'peft';
+  format: 'twinmerge' | 'peft' | 'checkpoint';
   enabled: boolean;
   examplePrompts: string[];
   fullWeightsFile: string | undefined;

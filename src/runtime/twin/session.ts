@@ -6,7 +6,9 @@
 // open it in Node. The bundle's bytes are not kept after load.
 import type { Manifest } from '../../core/bundle/manifest.ts';
 import type { LoadedBundle, LoadProgress } from '../bundleLoader.ts';
-import { mergeEosIds, readBundle, type ExclusiveModule } from '../../core/twin/index.ts';
+import { dequantShared, mergeEosIds, readBundle, readShared, type ExclusiveModule } from '../../core/twin/index.ts';
+import { extractSettings } from '../../core/twin/extract.ts';
+import { encodeSafetensors } from '../../core/safetensors/index.ts';
 import type { RouterModel } from '../../core/router/index.ts';
 import { parseModelConfig, type ModelSpec } from '../../model/config.ts';
 import { buildDecoderGraph, type DecoderGraph, type DecoderIO } from '../../model/onnx/decoder.ts';
@@ -19,6 +21,7 @@ import type { OrtModule, OrtTensor } from '../ort.ts';
 import { routerFeatures } from '../routerFeatures.ts';
 import { Tokenizer } from '../tokenizer.ts';
 import { inspectExpertFiles, type DroppedFileData, type InspectedModule } from './customExpert.ts';
+import { extractDroppedCheckpoint } from './droppedCheckpoint.ts';
 import { readFullWeights } from './fullWeights.ts';
 import { ExpertSet, type RoutingSettings, type SessionExpert } from './expertSet.ts';
 
@@ -29,6 +32,11 @@ export interface StoredFeatures {
   key: string;
   vectors: Float32Array[];
 }
+
+/** Adding an expert, as it goes: a checkpoint's module extracted tensor by tensor, then the example prompts run through the model. */
+export type AddProgress =
+  | { stage: 'extract'; done: number; total: number; tensor: string; etaMs: number }
+  | { stage: 'features'; done: number; total: number };
 
 export interface SamplingSettings {
   temperature: number;
@@ -365,8 +373,25 @@ export class TwinSession {
     return now() - t0;
   }
 
-  inspect(files: DroppedFileData[]): InspectedModule {
-    return inspectExpertFiles(files, this.io.weightInputs, this.p.baseDelta);
+  inspect(files: DroppedFileData[]): Promise<InspectedModule> {
+    const settings = extractSettings(this.manifest);
+    const p = settings.policy;
+    const checkpointRank = p.kind === 'fixed' ? p.rank : p.kind === 'energy' ? (p.max ?? Math.min(this.spec.hiddenSize, this.spec.intermediateSize)) : Math.max(...this.manifest.experts.map((e) => e.rank));
+    return inspectExpertFiles(files, { weights: this.io.weightInputs, baseDelta: this.p.baseDelta, model: this.spec, checkpointRank });
+  }
+
+  /** A dropped checkpoint's exclusive module, extracted against the bundle's shared weights (fetched again: they are not kept after load). */
+  private async extract(id: string, inspected: Extract<InspectedModule, { format: 'checkpoint' }>, meta: { name: string; description: string; examplePrompts: string[] }, onProgress: (p: AddProgress) => void) {
+    const weights = this.io.weightInputs;
+    const file = this.manifest.shared.file;
+    const stored = readShared(file, await this.p.fetchFile(file), weights);
+    const byName = new Map(weights.map((w) => [w.name, w]));
+    const t0 = now();
+    const built = await extractDroppedCheckpoint(id, inspected.checkpoint, weights, async (name) => dequantShared(byName.get(name)!, stored.get(name)!), extractSettings(this.manifest), (p) => onProgress({ stage: 'extract', ...p }));
+    // The module as a twinmerge expert file: what the page stores, so a reload re-adds it without extracting again.
+    const metadata = { ...built.metadata, name: meta.name, description: meta.description, examples: JSON.stringify(meta.examplePrompts) };
+    const moduleFile = { name: `${id}.safetensors`, bytes: encodeSafetensors(built.tensors, metadata) };
+    return { module: built.module, rank: built.maxRank, bytes: moduleFile.bytes.length, moduleFile, extractMs: now() - t0 };
   }
 
   /**
@@ -385,30 +410,32 @@ export class TwinSession {
    */
   async addExpert(
     input: { id: string; name: string; description: string; examplePrompts: string[]; files: DroppedFileData[]; features?: StoredFeatures },
-    onProgress: (done: number, total: number) => void = () => {},
-  ): Promise<{ trainMs: number; totalMs: number; features: StoredFeatures; reusedFeatures: boolean }> {
+    onProgress: (p: AddProgress) => void = () => {},
+  ): Promise<{ trainMs: number; totalMs: number; features: StoredFeatures; reusedFeatures: boolean; moduleFile?: { name: string; bytes: Uint8Array<ArrayBuffer> }; extractMs: number }> {
     const t0 = now();
     if (this.p.experts.list().some((e) => e.id === input.id)) throw new SessionError('DUPLICATE', `an expert "${input.id}" exists already`);
     if (input.examplePrompts.length < 4) throw new SessionError('BAD_REQUEST', 'give at least 4 example prompts so the router can learn the task');
-    const inspected = this.inspect(input.files);
+    const inspected = await this.inspect(input.files);
+    const extracted = inspected.format === 'checkpoint' ? await this.extract(input.id, inspected, input, onProgress) : null;
+    const module = inspected.format === 'checkpoint' ? extracted!.module : inspected.module;
     const stored = input.features;
     const reusable = !!stored && stored.key === this.featureKey && stored.vectors.length === input.examplePrompts.length && stored.vectors.every((v) => v.length === this.spec.hiddenSize && v.every(Number.isFinite));
     const features: Float32Array[] = reusable ? stored.vectors.map((v) => Float32Array.from(v)) : [];
     const total = input.examplePrompts.length;
-    onProgress(features.length, total);
+    onProgress({ stage: 'features', done: features.length, total });
     if (!reusable) {
       for (const p of input.examplePrompts) {
         features.push((await this.features(p)).x);
-        onProgress(features.length, total);
+        onProgress({ stage: 'features', done: features.length, total });
       }
     }
     const add = this.p.experts.prepareAdd(
-      { id: input.id, name: input.name, description: input.description, rank: inspected.rank, bytes: inspected.bytes, origin: 'custom', format: inspected.format, enabled: true, examplePrompts: input.examplePrompts, fullWeightsFile: undefined, module: inspected.module },
+      { id: input.id, name: input.name, description: input.description, rank: extracted?.rank ?? inspected.rank, bytes: extracted?.bytes ?? inspected.bytes, origin: 'custom', format: inspected.format, enabled: true, examplePrompts: input.examplePrompts, fullWeightsFile: undefined, module },
       features,
     );
     this.p.composer.setExperts(this.p.experts.composerExperts(add.experts)); // validates shapes before anything else changes
     add.commit();
-    return { trainMs: add.trainMs, totalMs: now() - t0, features: { key: this.featureKey, vectors: features }, reusedFeatures: reusable };
+    return { trainMs: add.trainMs, totalMs: now() - t0, features: { key: this.featureKey, vectors: features }, reusedFeatures: reusable, extractMs: extracted?.extractMs ?? 0, ...(extracted ? { moduleFile: extracted.moduleFile } : {}) };
   }
 
   /** Removes a user's expert and restores the router it had before. */

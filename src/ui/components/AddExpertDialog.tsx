@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { InspectedExpert } from '../../worker/protocol.ts';
+import type { AddProgress, InspectedExpert } from '../../worker/protocol.ts';
 import { Problem } from './Problem.tsx';
 
 interface Meta {
@@ -13,8 +13,23 @@ interface Props {
   inspected: InspectedExpert;
   takenIds: string[];
   onCancel: () => void;
-  /** Adds the expert; `onProgress` sees its example prompts run through the model. */
-  onConfirm: (m: Meta, onProgress: (done: number, total: number) => void) => Promise<void>;
+  /** Adds the expert; `onProgress` sees a checkpoint's module extracted, then the example prompts run through the model. */
+  onConfirm: (m: Meta, onProgress: (p: AddProgress) => void) => Promise<void>;
+}
+
+const FORMAT_LABEL: Record<InspectedExpert['format'], string> = {
+  twinmerge: 'twinmerge expert',
+  peft: 'PEFT LoRA adapter',
+  checkpoint: 'Fully fine-tuned checkpoint',
+};
+
+/** What adding is doing now, in words. */
+function progressText(p: AddProgress): string {
+  if (p.stage === 'extract') {
+    const left = p.done < p.total && p.etaMs >= 1000 ? `, about ${Math.round(p.etaMs / 1000)} s left` : '';
+    return `Extracting the exclusive module: weight ${p.done} of ${p.total} (${p.tensor})${left}…`;
+  }
+  return p.done < p.total ? `Running example prompt ${p.done + 1} of ${p.total} through the model…` : 'Teaching the router…';
 }
 
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64) || 'expert';
@@ -24,7 +39,7 @@ export function AddExpertDialog({ inspected, takenIds, onCancel, onConfirm }: Pr
   const [description, setDescription] = useState(inspected.description);
   const [prompts, setPrompts] = useState(inspected.examplePrompts.join('\n'));
   const [busy, setBusy] = useState(false);
-  const [progress, setProgress] = useState<{ done: number; total: number } | null>(null);
+  const [progress, setProgress] = useState<AddProgress | null>(null);
   const [error, setError] = useState<string | null>(null);
   const list = prompts.split('\n').map((p) => p.trim()).filter(Boolean);
   const id = slug(name);
@@ -43,7 +58,7 @@ export function AddExpertDialog({ inspected, takenIds, onCancel, onConfirm }: Pr
           setBusy(true);
           setError(null);
           try {
-            await onConfirm({ id, name: name.trim(), description: description.trim(), examplePrompts: list }, (done, total) => setProgress({ done, total }));
+            await onConfirm({ id, name: name.trim(), description: description.trim(), examplePrompts: list }, setProgress);
           } catch (err) {
             setError(err instanceof Error ? err.message : String(err));
             setBusy(false);
@@ -52,7 +67,7 @@ export function AddExpertDialog({ inspected, takenIds, onCancel, onConfirm }: Pr
       >
         <h2 id="add-expert-title">Add expert</h2>
         <p className="muted">
-          {inspected.format === 'peft' ? 'PEFT LoRA adapter' : 'twinmerge expert'} · rank {inspected.rank} · {inspected.tensors} weights · checked against this model&apos;s shapes.
+          {FORMAT_LABEL[inspected.format]} · rank {inspected.rank} · {inspected.tensors} weights · checked against this model&apos;s shapes.
         </p>
         {inspected.warnings.map((w) => (
           <p key={w} className="warning" role="note">
@@ -77,11 +92,9 @@ export function AddExpertDialog({ inspected, takenIds, onCancel, onConfirm }: Pr
           </div>
         )}
         {busy && progress && (
-          <div className="add-progress" role="status" data-testid="add-progress">
+          <div className="add-progress" role="status" data-testid="add-progress" data-stage={progress.stage}>
             <progress max={progress.total} value={progress.done} aria-label="Adding the expert" />
-            <span>
-              {progress.done < progress.total ? `Running example prompt ${progress.done + 1} of ${progress.total} through the model…` : 'Teaching the router…'}
-            </span>
+            <span>{progressText(progress)}</span>
           </div>
         )}
         <div className="dialog-actions">

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type DragEvent, type RefObject } from 'react';
-import type { DroppedFile, ExpertInfo, InspectedExpert } from '../../worker/protocol.ts';
+import type { AddProgress, DroppedFile, ExpertInfo, InspectedExpert } from '../../worker/protocol.ts';
 import type { TwinmergeEngine } from '../../api/engine.ts';
 import { storage, type StoredExpert } from '../storage.ts';
 import type { AddExpertInput, AddExpertResult } from '../useEngine.ts';
@@ -13,7 +13,7 @@ interface Props {
   experts: ExpertInfo[];
   ready: boolean;
   client: RefObject<TwinmergeEngine | null>;
-  onAdd: (input: AddExpertInput, onProgress?: (done: number, total: number) => void) => Promise<AddExpertResult>;
+  onAdd: (input: AddExpertInput, onProgress?: (p: AddProgress) => void) => Promise<AddExpertResult>;
   onRemove: (id: string) => Promise<void>;
   onToggle: (id: string, enabled: boolean) => Promise<void>;
 }
@@ -188,7 +188,7 @@ export function ExpertsPanel({ experts, ready, client, onAdd, onRemove, onToggle
             </div>
             {e.description && <p className="expert-desc">{e.description}</p>}
             <p className="expert-meta muted">
-              rank {e.rank} · {kb(e.bytes)} · {e.origin === 'bundle' ? 'bundle' : e.format === 'peft' ? 'your PEFT adapter' : 'your expert file'}
+              rank {e.rank} · {kb(e.bytes)} · {e.origin === 'bundle' ? 'bundle' : e.format === 'peft' ? 'your PEFT adapter' : e.format === 'checkpoint' ? 'extracted from your checkpoint' : 'your expert file'}
             </p>
           </li>
         ))}
@@ -219,7 +219,7 @@ export function ExpertsPanel({ experts, ready, client, onAdd, onRemove, onToggle
       >
         <strong>Add your own expert</strong>
         <span>
-          Drop a twinmerge expert file (.safetensors), or a PEFT LoRA adapter: its folder, or adapter_config.json + adapter_model.safetensors, optionally with an examples.json of prompts. Other files are set aside.
+          Drop a twinmerge expert file (.safetensors), a PEFT LoRA adapter folder, or a fully fine-tuned checkpoint folder (config.json + model.safetensors: its module is extracted here), optionally with an examples.json of prompts. Other files are set aside.
         </span>
         <button type="button" disabled={!ready} onClick={() => picker.current?.click()}>
           Choose files…
@@ -269,7 +269,8 @@ export function ExpertsPanel({ experts, ready, client, onAdd, onRemove, onToggle
             const r = await onAdd({ ...meta, files: pending.files }, onProgress);
             setPending(null);
             setError(null);
-            setInfo(`Added "${meta.name}" in ${(r.totalMs / 1000).toFixed(1)} s (${meta.examplePrompts.length} example prompts through the model, then the router learned it in ${r.trainMs.toFixed(0)} ms). It is used from the next message on.`);
+            const extracted = r.extractMs > 0 ? `its exclusive module extracted in ${(r.extractMs / 1000).toFixed(1)} s, ` : '';
+            setInfo(`Added "${meta.name}" in ${(r.totalMs / 1000).toFixed(1)} s (${extracted}${meta.examplePrompts.length} example prompts through the model, then the router learned it in ${r.trainMs.toFixed(0)} ms). It is used from the next message on.`);
           }}
         />
       )}
