@@ -33,5 +33,13 @@ export async function serveStatic(mounts: Record<string, string>, pages: Record<
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const address = server.address();
   if (!address || typeof address === 'string') throw new Error('no port');
-  return { origin: `http://127.0.0.1:${address.port}`, close: () => new Promise((ok) => server.close(() => ok())) };
+  return {
+    origin: `http://127.0.0.1:${address.port}`,
+    // The browser keeps connections open: close them, or close() waits for them.
+    close: () =>
+      new Promise((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      }),
+  };
 }
