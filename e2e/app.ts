@@ -4,8 +4,8 @@ import type { MemoryReport, RouterParameters } from '../src/worker/protocol.ts';
 
 export async function openApp(page: Page, path = '/'): Promise<void> {
   await page.goto(path);
-  // Ready = the bundle's experts are listed and the message box takes input.
-  await expect(page.getByTestId('expert').first()).toBeVisible({ timeout: 120_000 });
+  // Ready = the bundle's experts are listed (in a drawer at phone width) and the message box takes input.
+  await expect(page.getByTestId('expert').first()).toBeAttached({ timeout: 120_000 });
   await expect(page.getByLabel('Message')).toBeEnabled({ timeout: 60_000 });
 }
 

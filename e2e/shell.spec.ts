@@ -23,8 +23,22 @@ test('forcing WASM in the URL is honoured and reported', async ({ page }) => {
 test('the layout holds at phone width', async ({ page }, testInfo) => {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto('/');
-  await expect(page.getByRole('complementary', { name: 'Experts' })).toBeVisible();
+  // The experts are a drawer: one tap from the header, not below the whole chat.
+  const panel = page.getByRole('complementary', { name: 'Experts' });
+  await expect(panel).toBeHidden();
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   expect(overflow).toBeLessThanOrEqual(0);
   await page.screenshot({ path: testInfo.outputPath('shell-phone.png'), fullPage: true });
+  const toggle = page.getByRole('button', { name: /^Experts/ });
+  await expect(toggle).toBeInViewport();
+  await toggle.click();
+  await expect(panel).toBeInViewport();
+  await expect(toggle).toHaveAttribute('aria-expanded', 'true');
+  await page.screenshot({ path: testInfo.outputPath('shell-phone-experts-drawer.png') });
+  // Escape (or the close button) puts it away.
+  await page.keyboard.press('Escape');
+  await expect(panel).toBeHidden();
+  await toggle.click();
+  await page.getByRole('button', { name: 'Close the experts panel' }).click();
+  await expect(panel).toBeHidden();
 });

@@ -29,6 +29,14 @@ export function App({ engineStart }: { engineStart?: Promise<void> }) {
   const convs = useConversations();
   const offline = useOffline();
   const [tab, setTab] = useState<'chat' | 'compare'>('chat');
+  // Phone width: the experts panel is a drawer opened from the header.
+  const [expertsOpen, setExpertsOpen] = useState(false);
+  useEffect(() => {
+    if (!expertsOpen) return;
+    const close = (e: KeyboardEvent) => e.key === 'Escape' && setExpertsOpen(false);
+    window.addEventListener('keydown', close);
+    return () => window.removeEventListener('keydown', close);
+  }, [expertsOpen]);
   const [settings, setSettings] = useState<GenerationSettings>(DEFAULT_SETTINGS);
   useEffect(() => {
     void storage.loadSettings().then(setSettings);
@@ -83,6 +91,9 @@ export function App({ engineStart }: { engineStart?: Promise<void> }) {
             </button>
           ))}
         </div>
+        <button type="button" className="experts-toggle" aria-expanded={expertsOpen} aria-controls="experts-panel" onClick={() => setExpertsOpen((o) => !o)}>
+          Experts ({engine.experts.filter((e) => e.enabled).length})
+        </button>
       </header>
       <main className="app-main">
         <ConversationList
@@ -118,7 +129,8 @@ export function App({ engineStart }: { engineStart?: Promise<void> }) {
             <CompareView client={engine.client} experts={engine.experts} settings={settings} ready={ready} onAnswered={engine.refreshMemory} />
           )}
         </div>
-        <ExpertsPanel experts={engine.experts} ready={ready} client={engine.client} onAdd={engine.addExpert} onRemove={engine.removeExpert} onToggle={engine.setEnabled} />
+        {expertsOpen && <div className="drawer-backdrop" aria-hidden="true" onClick={() => setExpertsOpen(false)} />}
+        <ExpertsPanel experts={engine.experts} ready={ready} client={engine.client} onAdd={engine.addExpert} onRemove={engine.removeExpert} onToggle={engine.setEnabled} open={expertsOpen} onClose={() => setExpertsOpen(false)} />
       </main>
       <StatusBar backend={engine.backend} memory={memory} notice={engine.notice} offline={offline} />
     </div>

@@ -113,7 +113,9 @@ export function ChatPanel({ conversation, experts, settings, client, ready, appe
           id="prompt"
           rows={2}
           value={draft}
-          placeholder={ready ? 'Ask something (Enter to send, Shift+Enter for a new line)' : 'Loading the model…'}
+          // Short enough for a phone's two lines; the Shift+Enter hint is in the description.
+          placeholder={ready ? 'Ask something (Enter sends)' : 'Loading the model…'}
+          title="Enter sends; Shift+Enter starts a new line"
           disabled={!ready}
           onChange={(e) => setDraft(e.target.value)}
           onKeyDown={(e) => {

@@ -16,6 +16,9 @@ interface Props {
   onAdd: (input: AddExpertInput, onProgress?: (p: AddProgress) => void) => Promise<AddExpertResult>;
   onRemove: (id: string) => Promise<void>;
   onToggle: (id: string, enabled: boolean) => Promise<void>;
+  /** Phone width: the panel is a drawer, shown while open. */
+  open?: boolean;
+  onClose?: () => void;
 }
 
 /** Only these files can matter to an expert; the others travel by name only (so a folder's big data files are never read). */
@@ -90,7 +93,7 @@ interface Pending {
   version: number;
 }
 
-export function ExpertsPanel({ experts, ready, client, onAdd, onRemove, onToggle }: Props) {
+export function ExpertsPanel({ experts, ready, client, onAdd, onRemove, onToggle, open = false, onClose }: Props) {
   const [dragging, setDragging] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState<Pending | null>(null);
@@ -170,8 +173,15 @@ export function ExpertsPanel({ experts, ready, client, onAdd, onRemove, onToggle
 
   return (
     // While the add dialog is open, files dropped anywhere on it join the files being added.
-    <aside className="experts" aria-label="Experts" onDragOver={pending ? dragOver : undefined} onDrop={pending ? drop : undefined}>
-      <h2>Experts</h2>
+    <aside id="experts-panel" className={`experts${open ? ' open' : ''}`} aria-label="Experts" onDragOver={pending ? dragOver : undefined} onDrop={pending ? drop : undefined}>
+      <div className="experts-head">
+        <h2>Experts</h2>
+        {onClose && (
+          <button type="button" className="drawer-close" onClick={onClose} aria-label="Close the experts panel">
+            ×
+          </button>
+        )}
+      </div>
       <ul className="expert-list" aria-label="Loaded experts">
         {experts.map((e) => (
           <li key={e.id} className={`expert ${e.enabled ? '' : 'disabled'}`} data-testid="expert" data-expert={e.id}>
