@@ -64,3 +64,26 @@ test('the conversation survives a reload, and so do settings', async ({ page }, 
   await expect(page.getByRole('button', { name: 'Shouting', exact: true })).toHaveCount(0);
   await page.screenshot({ path: testInfo.outputPath('conversations.png'), fullPage: true });
 });
+
+test('when no expert fits, the answer says so: a far-off message, and a task whose expert is switched off', async ({ page }, testInfo) => {
+  test.setTimeout(300_000);
+  await openApp(page);
+  await ask(page, '!!!???');
+  const note = page.getByTestId('low-confidence').last();
+  await expect(note).toHaveAttribute('data-reason', 'far');
+  await expect(note).toContainText('No expert is confident about this message');
+  await page.screenshot({ path: testInfo.outputPath('chat-no-expert-fits.png'), fullPage: true });
+  // Uppercase off: its prompt still gets an answer from the enabled experts, flagged as uncertain.
+  await page.getByRole('checkbox', { name: 'Use Uppercase' }).uncheck();
+  const { prompt } = await bundleSolvedPrompt('upper');
+  await page.getByRole('button', { name: '+ New conversation' }).click();
+  await ask(page, prompt);
+  await expect(page.getByTestId('low-confidence').last()).toHaveAttribute('data-reason', 'uncertain');
+  await expect(page.getByTestId('low-confidence').last()).toContainText('No enabled expert is confident');
+  await page.screenshot({ path: testInfo.outputPath('chat-expert-switched-off.png'), fullPage: true });
+  await page.getByRole('checkbox', { name: 'Use Uppercase' }).check();
+  // A task prompt with its expert on carries no note.
+  await page.getByRole('button', { name: '+ New conversation' }).click();
+  await ask(page, prompt);
+  await expect(page.getByTestId('low-confidence')).toHaveCount(0);
+});

@@ -1,7 +1,7 @@
 // OpenAI-shaped answers: a `chat.completion`, or the `chat.completion.chunk`s of a stream. What is
 // twinmerge's own (the routing weights, the timings, which weights answered) rides in a `twinmerge`
 // extension field that standard clients ignore.
-import type { GenerationDone, Timings, Variant } from '../worker/protocol.ts';
+import type { Confidence, GenerationDone, Timings, Variant } from '../worker/protocol.ts';
 
 export type FinishReason = 'stop' | 'length' | 'abort';
 
@@ -16,6 +16,10 @@ export interface TwinmergeResult {
   routing: Record<string, number>;
   timings: Timings;
   variant: Variant;
+  /** Whether any enabled expert fits the message (absent when not judged: bundles without thresholds, static or expert models). */
+  confidence?: Confidence;
+  /** Earlier turns left out so the prompt and the answer fit the model's positions. */
+  droppedTurns: number;
 }
 
 /** The extension on a stream's first chunk: the routing is known before the first token. */
@@ -23,6 +27,7 @@ export interface TwinmergeRouted {
   routing: Record<string, number>;
   routeMs: number;
   composeMs: number;
+  confidence?: Confidence;
 }
 
 export interface ChatCompletion {
@@ -87,8 +92,13 @@ export function completionOf(head: AnswerHead, done: GenerationDone): ChatComple
     object: 'chat.completion',
     choices: [{ index: 0, message: { role: 'assistant', content: done.text, refusal: null }, finish_reason: finishReason(done.finishReason), logprobs: null }],
     usage: usageOf(done.timings),
-    twinmerge: { routing: done.routing, timings: done.timings, variant: done.variant },
+    twinmerge: resultExtension(done),
   };
+}
+
+/** The extension of a finished answer. */
+export function resultExtension(d: GenerationDone): TwinmergeResult {
+  return { routing: d.routing, timings: d.timings, variant: d.variant, droppedTurns: d.droppedTurns, ...(d.confidence ? { confidence: d.confidence } : {}) };
 }
 
 export function chunkOf(head: AnswerHead, delta: ChatCompletionChunk['choices'][0]['delta'], finish: FinishReason | null, extension?: ChatCompletionChunk['twinmerge']): ChatCompletionChunk {

@@ -5,7 +5,7 @@
 import { DEFAULT_SETTINGS, type AddProgress, type BackendInfo, type BackendPreference, type BundleInfo, type DroppedFile, type EngineLoadProgress, type ExpertInfo, type GenerationSettings, type InspectedExpert, type MemoryReport, type RouterParameters } from '../worker/protocol.ts';
 import { ApiError, toApiError } from './apiError.ts';
 import { EXPERT_MODEL_PREFIX, parseChatRequest, STATIC_MODEL, TWIN_MODEL, type ChatCompletionRequest, type EngineRequest } from './chatRequest.ts';
-import { chunkOf, completionOf, finishReason, newAnswerHead, usageChunkOf, type ChatCompletion, type ChatCompletionChunk } from './chatResponse.ts';
+import { chunkOf, completionOf, finishReason, newAnswerHead, resultExtension, usageChunkOf, type ChatCompletion, type ChatCompletionChunk } from './chatResponse.ts';
 import { EngineClient, EngineError, type CompareStep, type ExpertsChange, type NewExpert } from './engineClient.ts';
 
 // The library build (vite.lib.config.ts) ships onnxruntime-web's wasm in ort/ beside twinmerge.js;
@@ -230,11 +230,11 @@ export class TwinmergeEngine {
     const ac = this.linked(signal);
     try {
       for await (const e of this.client.generate(r.history, r.settings, r.variant, { signal: ac.signal })) {
-        if (e.type === 'routed') yield chunkOf(head, { role: 'assistant', content: '' }, null, { routing: e.routing, routeMs: e.routeMs, composeMs: e.composeMs });
+        if (e.type === 'routed') yield chunkOf(head, { role: 'assistant', content: '' }, null, { routing: e.routing, routeMs: e.routeMs, composeMs: e.composeMs, ...(e.confidence ? { confidence: e.confidence } : {}) });
         else if (e.type === 'token') yield chunkOf(head, { content: e.textDelta }, null);
         else {
           const d = e.result;
-          yield chunkOf(head, {}, finishReason(d.finishReason), { routing: d.routing, timings: d.timings, variant: d.variant });
+          yield chunkOf(head, {}, finishReason(d.finishReason), resultExtension(d));
           if (r.includeUsage) yield usageChunkOf(head, d.timings);
         }
       }

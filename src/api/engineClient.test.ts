@@ -14,6 +14,7 @@ const done = (text: string, finishReason = 'eos', routing: Record<string, number
   text,
   finishReason,
   routing,
+  droppedTurns: 0,
   variant: { kind: 'twin' },
   timings: { routeMs: 1, composeMs: 2, firstTokenMs: 3, tokensPerSecond: 4, promptTokens: 5, generatedTokens: 6 },
 });

@@ -10,6 +10,7 @@ import {
   type BackendPreference,
   type BundleInfo,
   type ChatTurn,
+  type Confidence,
   type DroppedFile,
   type EngineLoadProgress,
   type ExpertInfo,
@@ -43,7 +44,7 @@ export class EngineError extends Error {
 
 /** What one generation streams: the routing it used, the text as it comes, and last the whole answer. */
 export type GenerateEvent =
-  | { type: 'routed'; routing: Record<string, number>; routeMs: number; composeMs: number }
+  | { type: 'routed'; routing: Record<string, number>; routeMs: number; composeMs: number; confidence?: Confidence }
   | { type: 'token'; textDelta: string }
   | { type: 'done'; result: GenerationDone };
 
@@ -151,7 +152,7 @@ export class EngineClient {
       wake?.();
     };
     const id = this.send({ type: 'generate', history, settings, variant }, (e) => {
-      if (e.type === 'routed') push({ type: 'routed', routing: e.routing, routeMs: e.routeMs, composeMs: e.composeMs });
+      if (e.type === 'routed') push({ type: 'routed', routing: e.routing, routeMs: e.routeMs, composeMs: e.composeMs, ...(e.confidence ? { confidence: e.confidence } : {}) });
       else if (e.type === 'token') push({ type: 'token', textDelta: e.textDelta });
     });
     id.done.then(

@@ -24,6 +24,10 @@ export const MessageSchema = z.object({
   /** The routed experts' display names when the answer was given (they may be gone or not loaded yet later). */
   routingNames: z.record(z.string(), z.string()).optional(),
   timings: TimingsSchema.optional(),
+  /** Whether any enabled expert fitted the message (core/router/confidence.ts). */
+  confidence: z.object({ confident: z.boolean(), reason: z.enum(['far', 'uncertain']).optional(), distance: z.number(), topWeight: z.number() }).optional(),
+  /** Earlier turns the model did not see (its positions were full). */
+  droppedTurns: z.number().int().nonnegative().optional(),
 });
 export type ChatMessage = z.infer<typeof MessageSchema>;
 

@@ -3,9 +3,10 @@
 // routing, tokens) and then exactly one final message (a result or an error).
 import type { BackendInfo, BackendPreference } from '../runtime/backendProbe.ts';
 import type { LoadProgress } from '../runtime/bundleLoader.ts';
+import type { Confidence } from '../core/router/index.ts';
 import type { AddProgress, SessionExpert, SessionMemory, StoredFeatures } from '../runtime/twin/session.ts';
 
-export type { AddProgress, StoredFeatures };
+export type { AddProgress, Confidence, StoredFeatures };
 
 export type { BackendInfo, BackendPreference };
 
@@ -160,6 +161,10 @@ export interface GenerationDone {
   text: string;
   finishReason: string;
   routing: Record<string, number>;
+  /** Whether any enabled expert fits the message (absent: not judged, e.g. the static or expert variants). */
+  confidence?: Confidence;
+  /** Earlier turns left out so the prompt and the answer fit the model's positions. */
+  droppedTurns: number;
   timings: Timings;
   variant: Variant;
 }
@@ -167,7 +172,7 @@ export interface GenerationDone {
 /** Non-final messages for a request. */
 export type WorkerEvent =
   | { id: number; type: 'load-progress'; progress: EngineLoadProgress }
-  | { id: number; type: 'routed'; routing: Record<string, number>; routeMs: number; composeMs: number }
+  | { id: number; type: 'routed'; routing: Record<string, number>; routeMs: number; composeMs: number; confidence?: Confidence }
   | { id: number; type: 'token'; textDelta: string }
   /** Adding an expert: a checkpoint's module extracted, then its example prompts run through the shared model. */
   | { id: number; type: 'add-progress'; progress: AddProgress };

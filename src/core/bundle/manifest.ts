@@ -103,6 +103,8 @@ export const RouterSchema = z
     hidden: z.array(z.number().int().positive()),
     temperature: z.number().positive().finite(),
     accuracy: z.object({ val: z.number().min(0).max(1), test: z.number().min(0).max(1) }).strict().optional(),
+    /** When no expert fits a message (core/router/confidence.ts), calibrated on val by pack. */
+    confidence: z.object({ maxDistance: z.number().positive().finite(), minTopWeight: z.number().min(0).max(1) }).strict().optional(),
   })
   .strict();
 

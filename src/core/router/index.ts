@@ -25,3 +25,4 @@ export {
   type ExtendOptions,
 } from './train.ts';
 export { routerToTensors, routerFromTensors, ROUTER_FORMAT } from './serialize.ts';
+export { calibrateConfidence, judgeConfidence, nearestDistance, type Confidence, type ConfidenceThresholds } from './confidence.ts';

@@ -1,7 +1,7 @@
 // The experts a session composes and the router that weighs them, kept together: adding an expert
 // extends the router with its example prompts' features (replaying the bundle's own features),
 // removing one restores exactly the router it had before. No GPU, no ORT: tested on its own.
-import { extendRouter, routeWeights, topK, type RouterModel } from '../../core/router/index.ts';
+import { extendRouter, judgeConfidence, routeWeights, topK, type Confidence, type ConfidenceThresholds, type RouterModel } from '../../core/router/index.ts';
 import type { BundleRouter, ExclusiveModule } from '../../core/twin/index.ts';
 import type { ComposerExpert } from '../composer/types.ts';
 
@@ -77,6 +77,13 @@ export class ExpertSet {
 
   composerExperts(experts: readonly SessionExpert[] = this.experts): ComposerExpert[] {
     return experts.map((e) => ({ id: e.id, module: e.module }));
+  }
+
+  /** Whether any enabled expert fits the message (thresholds from the manifest; none: always confident). */
+  confidence(features: Float32Array, thresholds: ConfidenceThresholds | undefined): Confidence | null {
+    if (!thresholds) return null;
+    const enabled = Array.from({ length: this.current.numClasses }, (_, c) => this.experts.some((e) => e.cls === c && e.enabled));
+    return judgeConfidence(this.current, this.replay.features, features, enabled, thresholds);
   }
 
   /** Routing weights for one message's router features, over the enabled experts (top-k, renormalized). */

@@ -76,7 +76,25 @@ describe('TwinSession in Node (CPU composer, WASM engine)', () => {
     const history = Array.from({ length: 4 }, (_, i) => [{ role: 'user' as const, content: `hello ${i}` }, { role: 'assistant' as const, content: long }]).flat();
     const r = await session.generate([...history, { role: 'user', content: g.prompt }], SETTINGS, { kind: 'expert', expertId: 'upper' }, () => undefined, new AbortController().signal);
     expect(r.text.trim()).toBe(g.text.trim());
+    expect(r.droppedTurns).toBeGreaterThan(0);
+    expect((await ask(g.prompt)).droppedTurns).toBe(0);
   }, 60_000);
+
+  it('says when no expert fits: far-off prompts and a prompt whose expert is switched off; task prompts are confident', async () => {
+    const R = { routingTemperature: 1, routingTopK: 0 };
+    for (const p of ['12345678', '!!!???']) expect((await session.route(p, R)).confidence, p).toMatchObject({ confident: false, reason: 'far' });
+    for (const expert of ['add', 'reverse', 'upper']) {
+      for (const g of (await fixture(`expert_${expert}`)).filter((x) => x.task === expert)) expect((await session.route(g.prompt, R)).confidence?.confident, g.prompt).toBe(true);
+    }
+    const g = (await fixture('expert_upper')).find((x) => x.task === 'upper')!;
+    session.setEnabled('upper', false);
+    try {
+      const r = await ask(g.prompt);
+      expect(r.confidence).toMatchObject({ confident: false, reason: 'uncertain' });
+    } finally {
+      session.setEnabled('upper', true);
+    }
+  }, 120_000);
 
   it('the compare variants: the expert’s own full weights give the fixture answer; the static merge differs', async () => {
     const g = (await fixture('expert_reverse')).find((x) => x.task === 'reverse')!;

@@ -9,7 +9,7 @@ import type { LoadedBundle, LoadProgress } from '../bundleLoader.ts';
 import { dequantShared, mergeEosIds, readBundle, readShared, type ExclusiveModule } from '../../core/twin/index.ts';
 import { extractSettings } from '../../core/twin/extract.ts';
 import { encodeSafetensors } from '../../core/safetensors/index.ts';
-import type { RouterModel } from '../../core/router/index.ts';
+import type { Confidence, RouterModel } from '../../core/router/index.ts';
 import { parseModelConfig, type ModelSpec } from '../../model/config.ts';
 import { buildDecoderGraph, type DecoderGraph, type DecoderIO } from '../../model/onnx/decoder.ts';
 import type { BackendInfo } from '../backendProbe.ts';
@@ -53,6 +53,10 @@ export type VariantSpec = { kind: 'twin' } | { kind: 'expert'; expertId: string 
 export interface TurnResult {
   text: string;
   finishReason: string;
+  /** Whether any enabled expert fits the message (Twin-Merging answers of bundles with calibrated thresholds). */
+  confidence?: Confidence;
+  /** Earlier turns left out so the prompt and the answer fit the model's positions. */
+  droppedTurns: number;
   routing: Record<string, number>;
   timings: { routeMs: number; composeMs: number; firstTokenMs: number; tokensPerSecond: number; promptTokens: number; generatedTokens: number };
 }
@@ -270,7 +274,7 @@ export class TwinSession {
    * token budget would not fit the model's positions (the demo model has 256): a long chat keeps
    * working, the model sees its latest turns (the last user message is always kept).
    */
-  private chatPrompt(history: readonly { role: 'user' | 'assistant'; content: string }[], maxNewTokens: number): number[] {
+  private chatPrompt(history: readonly { role: 'user' | 'assistant'; content: string }[], maxNewTokens: number): { ids: number[]; droppedTurns: number } {
     const max = this.p.engine.io.maxSequenceLength;
     let turns = history;
     let ids = this.tokenizer.encodeChat([...turns], true);
@@ -278,21 +282,22 @@ export class TwinSession {
       turns = turns.slice(turns[1]?.role === 'assistant' ? 2 : 1);
       ids = this.tokenizer.encodeChat([...turns], true);
     }
-    return ids;
+    return { ids, droppedTurns: history.length - turns.length };
   }
 
   /** Routing weights for one message over the enabled experts. */
-  async route(text: string, s: RoutingSettings): Promise<{ routing: Record<string, number>; routeMs: number; composeMs: number }> {
+  async route(text: string, s: RoutingSettings): Promise<{ routing: Record<string, number>; routeMs: number; composeMs: number; confidence: Confidence | null }> {
     const t0 = now();
     const { x, composeMs } = await this.features(text);
-    return { routing: this.p.experts.route(x, s), routeMs: now() - t0 - composeMs, composeMs };
+    const confidence = this.p.experts.confidence(x, this.manifest.router.confidence);
+    return { routing: this.p.experts.route(x, s), routeMs: now() - t0 - composeMs, composeMs, confidence };
   }
 
   async generate(
     history: { role: 'user' | 'assistant'; content: string }[],
     s: SamplingSettings & RoutingSettings,
     variant: VariantSpec,
-    onEvent: (e: { type: 'routed'; routing: Record<string, number>; routeMs: number; composeMs: number } | { type: 'token'; textDelta: string }) => void,
+    onEvent: (e: { type: 'routed'; routing: Record<string, number>; routeMs: number; composeMs: number; confidence?: Confidence } | { type: 'token'; textDelta: string }) => void,
     signal: AbortSignal,
   ): Promise<TurnResult> {
     const t0 = now();
@@ -301,9 +306,11 @@ export class TwinSession {
     let routing: Record<string, number> = {};
     let routeMs = 0;
     let composeMs = 0;
+    let confidence: Confidence | null = null;
     if (variant.kind === 'twin') {
       const r = await this.route(last.content, s);
       routing = r.routing;
+      confidence = r.confidence;
       routeMs = r.routeMs;
       composeMs += r.composeMs;
       composeMs += await this.composeFor(new Map(Object.entries(routing)));
@@ -313,8 +320,8 @@ export class TwinSession {
       composeMs = await this.useFullWeights(variant.expertId);
       routing = { [variant.expertId]: 1 };
     }
-    onEvent({ type: 'routed', routing, routeMs, composeMs });
-    const prompt = this.chatPrompt(history, s.maxNewTokens);
+    onEvent({ type: 'routed', routing, routeMs, composeMs, ...(confidence ? { confidence } : {}) });
+    const { ids: prompt, droppedTurns } = this.chatPrompt(history, s.maxNewTokens);
     let first = 0;
     let count = 0;
     const gen = streamGenerate(this.p.engine, prompt, {
@@ -345,6 +352,8 @@ export class TwinSession {
       text: result.text,
       finishReason: result.finishReason,
       routing,
+      ...(confidence ? { confidence } : {}),
+      droppedTurns,
       timings: {
         routeMs,
         composeMs,

@@ -48,14 +48,14 @@ export function ChatPanel({ conversation, experts, settings, client, ready, appe
         const ext = chunk.twinmerge;
         const choice = chunk.choices[0];
         if (ext && !('timings' in ext)) {
-          patchMessage(cid, aid, (m) => ({ ...m, routing: ext.routing, routingNames: Object.fromEntries(experts.filter((x) => x.id in ext.routing).map((x) => [x.id, x.name])) }));
+          patchMessage(cid, aid, (m) => ({ ...m, routing: ext.routing, routingNames: Object.fromEntries(experts.filter((x) => x.id in ext.routing).map((x) => [x.id, x.name])), ...(ext.confidence ? { confidence: ext.confidence } : {}) }));
         } else if (choice?.delta.content) {
           const delta = choice.delta.content;
           patchMessage(cid, aid, (m) => ({ ...m, content: m.content + delta }));
         }
         if (choice?.finish_reason && ext && 'timings' in ext) {
           const reason = choice.finish_reason;
-          patchMessage(cid, aid, (m) => ({ ...m, routing: ext.routing, timings: ext.timings, status: reason === 'abort' ? 'stopped' : 'done' }));
+          patchMessage(cid, aid, (m) => ({ ...m, routing: ext.routing, timings: ext.timings, droppedTurns: ext.droppedTurns, status: reason === 'abort' ? 'stopped' : 'done' }));
         }
       }
     } catch (e) {

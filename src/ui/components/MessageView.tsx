@@ -15,6 +15,18 @@ export function MessageView({ m, experts }: { m: ChatMessage; experts: ExpertInf
           {m.error ?? 'Generation failed.'}
         </p>
       )}
+      {m.role === 'assistant' && m.confidence && !m.confidence.confident && (
+        <p className="message-note low-confidence" role="note" data-testid="low-confidence" data-reason={m.confidence.reason}>
+          {m.confidence.reason === 'far'
+            ? 'No expert is confident about this message: it is unlike the examples of every expert, so this answer is likely nonsense. This is a tiny demo model: try one of the example prompts.'
+            : 'No enabled expert is confident about this message (the expert it needs may be switched off), so this answer may be wrong.'}
+        </p>
+      )}
+      {m.role === 'assistant' && !!m.droppedTurns && (
+        <p className="message-note" role="note" data-testid="dropped-turns">
+          The model did not see the {m.droppedTurns} oldest messages of this chat: they no longer fit its context.
+        </p>
+      )}
       {m.role === 'assistant' && m.routing && <RoutingBars routing={m.routing} experts={experts} {...(m.routingNames ? { names: m.routingNames } : {})} />}
       {m.role === 'assistant' && m.timings && <TimingsLine t={m.timings} />}
     </article>
