@@ -63,6 +63,16 @@ test('a PEFT LoRA adapter dropped in with its example prompts answers its task, 
   await page.getByRole('button', { name: '+ New conversation' }).click(); // single-turn, as the adapter was trained
   expect((await ask(page, prompt)).text).toBe(answer);
 
+  // Compare: the adapter's own fine-tuned column is base + adapter (shared − D + adapter, composed).
+  await page.getByRole('tab', { name: 'Compare' }).click();
+  await page.getByLabel('Prompt to compare').fill(prompt);
+  await page.getByLabel('Prompt to compare').press('Enter');
+  await expect(page.getByTestId('compare-expert')).toContainText('Caesar shift (base + adapter)', { timeout: 120_000 });
+  await expect(page.getByTestId('compare-static-answer')).not.toHaveText('…', { timeout: 120_000 });
+  await expect(page.getByTestId('compare-expert-answer')).toHaveText(answer);
+  await page.screenshot({ path: testInfo.outputPath('compare-peft-expert.png'), fullPage: true });
+  await page.getByRole('tab', { name: 'Chat' }).click();
+
   // Removing it restores the bundle's experts and router, bit for bit, and its expert memory.
   await page.getByRole('button', { name: 'Remove Caesar shift' }).click();
   await expect(page.locator('[data-testid="expert"][data-expert="caesar-shift"]')).toHaveCount(0);

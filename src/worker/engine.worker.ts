@@ -45,7 +45,8 @@ function expertInfo(e: SessionExpert): ExpertInfo {
     format: e.format,
     enabled: e.enabled,
     examplePrompts: e.examplePrompts,
-    hasFullWeights: e.fullWeightsFile !== undefined,
+    // A PEFT adapter's own weights are base + adapter, which the composer rebuilds (shared − D + adapter).
+    hasFullWeights: e.fullWeightsFile !== undefined || e.format === 'peft',
   };
 }
 

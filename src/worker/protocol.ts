@@ -53,7 +53,7 @@ export type Variant = { kind: 'twin' } | { kind: 'expert'; expertId: string } | 
 
 /** An expert as the UI sees it: the session's expert without its weights. */
 export type ExpertInfo = Omit<SessionExpert, 'module' | 'cls' | 'fullWeightsFile'> & {
-  /** The bundle ships this expert's own full weights (compare view). */
+  /** This expert's own fine-tuned weights can answer (compare view, model `expert:<id>`): the bundle ships them, or base + adapter for a PEFT adapter. */
   hasFullWeights: boolean;
 };
 

@@ -317,7 +317,9 @@ export class TwinSession {
     } else if (variant.kind === 'static') {
       composeMs = await this.composeFor(new Map());
     } else {
-      composeMs = await this.useFullWeights(variant.expertId);
+      const e = this.p.experts.get(variant.expertId);
+      // A PEFT expert's own weights are base + adapter = shared − D + s·B·A: its module at weight 1.
+      composeMs = !e.fullWeightsFile && e.format === 'peft' ? await this.composeFor(new Map([[e.id, 1]])) : await this.useFullWeights(variant.expertId);
       routing = { [variant.expertId]: 1 };
     }
     onEvent({ type: 'routed', routing, routeMs, composeMs, ...(confidence ? { confidence } : {}) });

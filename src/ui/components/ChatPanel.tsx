@@ -81,6 +81,7 @@ export function ChatPanel({ conversation, experts, settings, client, ready, appe
               Each message is routed to the experts it needs; their low-rank modules are added to the shared merged
               weights on your GPU before the answer is generated.
             </p>
+            <p className="muted">The model is small and knows only its experts&apos; tasks (listed on the right): start from an example.</p>
             {experts.length > 0 && (
               <ul className="suggestions" aria-label="Example prompts">
                 {experts

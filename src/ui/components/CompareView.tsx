@@ -61,7 +61,7 @@ export function CompareView({ client, experts, settings, ready, onAnswered }: Pr
     try {
       for await (const step of engine.compare(text, { settings })) {
         if (step.column !== 'expert') set(step.column, { result: step.result });
-        else if ('result' in step) set('expert', { subtitle: `${names.get(step.expertId) ?? step.expertId} (its own fine-tuned weights)`, result: step.result });
+        else if ('result' in step) set('expert', { subtitle: `${names.get(step.expertId) ?? step.expertId} (${experts.find((e) => e.id === step.expertId)?.format === 'peft' ? 'base + adapter' : 'its own fine-tuned weights'})`, result: step.result });
         else set('expert', { error: step.expertId !== null ? `The bundle does not ship ${names.get(step.expertId) ?? step.expertId}'s full weights.` : 'No expert was routed.' });
       }
     } catch (e) {
