@@ -121,7 +121,8 @@ export async function trainBundleRouter(a: Args): Promise<{ manifest: Manifest['
       hidden: [...rc.hidden],
       temperature: rc.temperature,
       accuracy: { val: accuracy.val, test: accuracy.test },
-      confidence,
+      // Degenerate val sets (val prompts among the replay set: distance 0, or none) give no usable bar.
+      ...(confidence.maxDistance > 0 && Number.isFinite(confidence.maxDistance) && Number.isFinite(confidence.minTopWeight) ? { confidence } : {}),
     },
     report: {
       examples: { train: sets.train.labels.length, val: sets.val.labels.length, test: sets.test.labels.length },
