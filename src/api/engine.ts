@@ -34,6 +34,8 @@ export interface LoadOptions {
    * relative to the page or absolute. Default: ort/ beside the library's twinmerge.js (the app: the site's /ort/).
    */
   wasmPaths?: string;
+  /** Also fetch the bundle's base delta now (else when the first PEFT adapter is added): set it when restoring stored adapters right after the load. */
+  withBaseDelta?: boolean;
 }
 
 export interface CreateEngineOptions extends StartOptions, LoadOptions {
@@ -154,7 +156,8 @@ export class TwinmergeEngine {
   async load(bundle: string, options: LoadOptions = {}): Promise<BundleInfo> {
     this.alive();
     // The worker resolves URLs against its own script's URL: hand it absolute ones, resolved against the page.
-    const info = await this.client.load(pageUrl(bundle), options.backend ?? 'auto', options.onProgress, options.wasmPaths ? pageUrl(options.wasmPaths) : LIBRARY_WASM_PATHS);
+    const wasmPaths = options.wasmPaths ? pageUrl(options.wasmPaths) : LIBRARY_WASM_PATHS;
+    const info = await this.client.load(pageUrl(bundle), options.backend ?? 'auto', options.onProgress, { ...(wasmPaths ? { wasmPaths } : {}), ...(options.withBaseDelta ? { withBaseDelta: true } : {}) });
     this.loaded = info;
     this.list = info.experts;
     this.currentBackend = info.backend;

@@ -18,6 +18,7 @@ import {
   type GenerationDone,
   type GenerationSettings,
   type InspectedExpert,
+  type LoadExtras,
   type MemoryReport,
   type RouterParameters,
   type StoredFeatures,
@@ -135,8 +136,8 @@ export class EngineClient {
   }
 
   /** Loads a bundle (replacing any loaded one); `onProgress` gets the download and setup stages. */
-  async load(url: string, preference: BackendPreference, onProgress?: (p: EngineLoadProgress) => void, wasmPaths?: string): Promise<BundleInfo> {
-    const r = await this.request({ type: 'load', url, preference, ...(wasmPaths ? { wasmPaths } : {}) }, (e) => {
+  async load(url: string, preference: BackendPreference, onProgress?: (p: EngineLoadProgress) => void, extras: LoadExtras = {}): Promise<BundleInfo> {
+    const r = await this.request({ type: 'load', url, preference, ...extras }, (e) => {
       if (e.type === 'load-progress') onProgress?.(e.progress);
     });
     return r.bundle;

@@ -33,7 +33,7 @@ export interface LoadOptions {
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
   /** Only these files (default: all in the manifest). */
-  only?: (entry: FileEntry) => boolean;
+  only?: (entry: FileEntry, manifest: Manifest) => boolean;
   fetch?: typeof fetch;
 }
 
@@ -95,7 +95,8 @@ export async function loadBundle(baseUrl: string, options: LoadOptions = {}): Pr
   } catch (e) {
     throw new BundleLoadError('MANIFEST', 'manifest.json', e instanceof Error ? e.message : String(e));
   }
-  const entries = manifest.files.filter(options.only ?? (() => true));
+  const only = options.only;
+  const entries = only ? manifest.files.filter((f) => only(f, manifest)) : manifest.files;
   const totalBytes = entries.reduce((s, f) => s + f.bytes, 0);
   let loadedBytes = 0;
   const files = new Map<string, Uint8Array<ArrayBuffer>>();

@@ -4,11 +4,11 @@ import { fileFetch, folderUrl } from '../node/fileFetch.ts';
 import { loadBundle } from '../runtime/bundleLoader.ts';
 import { CpuComposer } from '../runtime/composer/cpuComposer.ts';
 import { createNodeEngine, loadNodeOrt } from '../runtime/node/session.ts';
-import { TwinSession } from '../runtime/twin/session.ts';
+import { neededAtLoad, TwinSession } from '../runtime/twin/session.ts';
 
 export async function openNodeSession(bundleDir: string, reason = 'Node'): Promise<TwinSession> {
   const url = folderUrl(bundleDir);
-  const bundle = await loadBundle(url, { fetch: fileFetch, only: (f) => !f.path.endsWith('.full.safetensors') });
+  const bundle = await loadBundle(url, { fetch: fileFetch, only: neededAtLoad });
   const ort = await loadNodeOrt('wasm');
   return TwinSession.create({
     bundle,

@@ -86,8 +86,13 @@ export function useEngine(bundleUrl: string, preference: BackendPreference, star
         // The backend is known (and shown) before the bundle finishes loading.
         const probed = await client.probe(preference);
         if (live) setBackend(probed);
+        // The user's stored experts come back after the load; a PEFT adapter among them needs the
+        // bundle's base delta, fetched with the bundle then (else only when an adapter is dropped).
+        const restoring = await storage.loadExperts();
+        const withBaseDelta = restoring.some((e) => e.files.some((f) => f.name === 'adapter_config.json'));
         const bundle = await client.load(bundleUrl, {
           backend: preference,
+          withBaseDelta,
           onProgress: (progress) => {
             if (live) setState({ phase: 'loading', progress });
           },
@@ -98,7 +103,6 @@ export function useEngine(bundleUrl: string, preference: BackendPreference, star
         let current = bundle.experts;
         // The user's own experts come back after a reload (their stored features spare the model runs);
         // one that no longer fits is reported, not fatal.
-        const restoring = await storage.loadExperts();
         const restoreStart = performance.now();
         for (const [i, stored] of restoring.entries()) {
           if (live) setState({ phase: 'loading', progress: { stage: 'experts', file: stored.name, loadedBytes: i, totalBytes: restoring.length } });

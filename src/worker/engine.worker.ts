@@ -5,12 +5,12 @@
 import { probeBackend } from '../runtime/backendProbe.ts';
 import { TwinSession, type SessionExpert } from '../runtime/twin/session.ts';
 import { openBrowserSession } from '../runtime/twin/browserSession.ts';
-import type { BackendPreference, ExpertInfo, RouterParameters, WorkerError, WorkerRequest, WorkerRequestBody, WorkerResponse } from './protocol.ts';
+import type { BackendPreference, ExpertInfo, LoadExtras, RouterParameters, WorkerError, WorkerRequest, WorkerRequestBody, WorkerResponse } from './protocol.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
 let session: TwinSession | null = null;
-let loaded: { url: string; preference: BackendPreference; wasmPaths: string | undefined } | null = null;
+let loaded: { url: string; preference: BackendPreference; extras: LoadExtras } | null = null;
 /** What the user added, replayed when the session has to be rebuilt (device loss). */
 const customInputs = new Map<string, Extract<WorkerRequestBody, { type: 'add-expert' }>>();
 const running = new Map<number, AbortController>();
@@ -77,8 +77,8 @@ function need(): TwinSession {
   return session;
 }
 
-async function open(url: string, preference: BackendPreference, id: number, wasmPaths: string | undefined): Promise<TwinSession> {
-  const s = await openBrowserSession(url, preference, (progress) => reply({ id, type: 'load-progress', progress }), wasmPaths);
+async function open(url: string, preference: BackendPreference, id: number, extras: LoadExtras): Promise<TwinSession> {
+  const s = await openBrowserSession(url, preference, (progress) => reply({ id, type: 'load-progress', progress }), extras);
   const device = s.gpuDevice;
   device?.lost.then((info) => {
     if (session !== s || (info.reason === 'destroyed' && !simulatingLoss)) return;
@@ -99,9 +99,9 @@ async function recover(why: string): Promise<void> {
     try {
       let s: TwinSession;
       try {
-        s = await open(loaded!.url, loaded!.preference, 0, loaded!.wasmPaths);
+        s = await open(loaded!.url, loaded!.preference, 0, loaded!.extras);
       } catch {
-        s = await open(loaded!.url, 'wasm', 0, loaded!.wasmPaths);
+        s = await open(loaded!.url, 'wasm', 0, loaded!.extras);
       }
       for (const r of customInputs.values()) {
         await s.addExpert({ id: r.expertId, name: r.name, description: r.description, examplePrompts: r.examplePrompts, files: r.files, ...(r.features ? { features: r.features } : {}) }).catch(() => customInputs.delete(r.expertId));
@@ -122,8 +122,9 @@ async function handle(req: WorkerRequest): Promise<void> {
       const old = session;
       session = null;
       await old?.dispose();
-      session = await open(req.url, req.preference, req.id, req.wasmPaths);
-      loaded = { url: req.url, preference: req.preference, wasmPaths: req.wasmPaths };
+      const extras: LoadExtras = { ...(req.wasmPaths ? { wasmPaths: req.wasmPaths } : {}), ...(req.withBaseDelta ? { withBaseDelta: true } : {}) };
+      session = await open(req.url, req.preference, req.id, extras);
+      loaded = { url: req.url, preference: req.preference, extras };
       customInputs.clear();
       return reply({ id: req.id, type: 'loaded', bundle: bundleInfo(session) });
     }

@@ -131,8 +131,7 @@ export interface RouterParameters {
 
 export type WorkerRequestBody =
   | { type: 'probe'; preference: BackendPreference }
-  /** `wasmPaths`: an absolute URL of the folder serving onnxruntime-web's wasm (default: the site's /ort/). */
-  | { type: 'load'; url: string; preference: BackendPreference; wasmPaths?: string }
+  | { type: 'load'; url: string; preference: BackendPreference } & LoadExtras
   | { type: 'generate'; history: ChatTurn[]; settings: GenerationSettings; variant: Variant }
   | { type: 'cancel'; target: number }
   | { type: 'route'; text: string; settings: GenerationSettings }
@@ -148,6 +147,14 @@ export type WorkerRequestBody =
   | { type: 'simulate-device-loss' };
 
 export type WorkerRequest = WorkerRequestBody & { id: number };
+
+/** Optional parts of a load. */
+export interface LoadExtras {
+  /** An absolute URL of the folder serving onnxruntime-web's wasm (default: the site's /ort/). */
+  wasmPaths?: string;
+  /** Also fetch D = shared − base now (else on the first dropped PEFT adapter): for restoring stored adapters. */
+  withBaseDelta?: boolean;
+}
 
 export interface WorkerError {
   code: string;

@@ -128,11 +128,12 @@ export function readRouter(file: string, bytes: Uint8Array, manifest: Manifest):
 }
 
 /** Everything the pipeline wrote, from the bundle's files. `weights` are the architecture's mergeable weights. */
-export function readBundle(manifest: Manifest, file: BundleFileGetter, weights: readonly TwinWeight[]): TwinBundle {
+export function readBundle(manifest: Manifest, file: BundleFileGetter, weights: readonly TwinWeight[], opts: { skipBaseDelta?: boolean } = {}): TwinBundle {
   const shared = readShared(manifest.shared.file, file(manifest.shared.file), weights);
   const experts = manifest.experts.map((entry) => ({ entry, ...decodeModule(entry.file, file(entry.file), weights) }));
   const bd = manifest.shared.baseDelta;
-  const baseDelta = bd ? readModule(bd.file, file(bd.file), weights) : new Map();
+  // The app leaves D out of its first load (only a dropped adapter needs it) and reads it on demand.
+  const baseDelta = bd && !opts.skipBaseDelta ? readModule(bd.file, file(bd.file), weights) : new Map();
   const router = readRouter(manifest.router.file, file(manifest.router.file), manifest);
   for (const id of router.labels) if (!manifest.experts.some((e) => e.id === id)) throw new BundleFormatError('manifest.json', undefined, `router label "${id}" has no expert entry`);
   return { manifest, shared, experts, baseDelta, router };

@@ -7,13 +7,16 @@ import { loadBundle } from '../bundleLoader.ts';
 import { CpuComposer } from '../composer/cpuComposer.ts';
 import { GpuComposer } from '../composer/gpuComposer.ts';
 import { trackBuffers } from '../gpuBufferTracker.ts';
-import { SessionError, TwinSession, type SessionProgress } from './session.ts';
+import { neededAtLoad, SessionError, TwinSession, type SessionProgress } from './session.ts';
 
-/** `wasmPaths`: the folder that serves onnxruntime-web's wasm (ORT_WASM_FILE); the site's /ort/ when left out. */
-export async function openBrowserSession(url: string, preference: BackendPreference, onProgress: (p: SessionProgress) => void, wasmPaths?: string): Promise<TwinSession> {
+/**
+ * `wasmPaths`: the folder that serves onnxruntime-web's wasm (ORT_WASM_FILE); the site's /ort/ when
+ * left out. `withBaseDelta`: fetch D now too (restoring stored PEFT adapters), not on first need.
+ */
+export async function openBrowserSession(url: string, preference: BackendPreference, onProgress: (p: SessionProgress) => void, opts: { wasmPaths?: string; withBaseDelta?: boolean } = {}): Promise<TwinSession> {
   const probed = await probeBackend(preference);
   // Full fine-tuned weights are fetched on demand (compare view), not at load.
-  const bundle = await loadBundle(url, { onProgress, only: (f) => !f.path.endsWith('.full.safetensors') });
+  const bundle = await loadBundle(url, { onProgress, only: (f, m) => neededAtLoad(f, m) || (!!opts.withBaseDelta && f.path === m.shared.baseDelta?.file) });
   let backend: BackendInfo = probed;
   let device: GPUDevice | undefined;
   let f16 = false;
@@ -31,7 +34,7 @@ export async function openBrowserSession(url: string, preference: BackendPrefere
   // the flat kernel there.
   const weightInputType = device && f16 ? 'float16' : 'float32';
   const kernel = probed.kind === 'webgpu' && probed.isSoftware ? 'flat' : 'tiled';
-  const ortFolder = new URL(wasmPaths ?? '/ort/', self.location.href).href;
+  const ortFolder = new URL(opts.wasmPaths ?? '/ort/', self.location.href).href;
   return TwinSession.create({
     bundle,
     backend,

@@ -6,7 +6,7 @@
 // open it in Node. The bundle's bytes are not kept after load.
 import type { Manifest } from '../../core/bundle/manifest.ts';
 import type { LoadedBundle, LoadProgress } from '../bundleLoader.ts';
-import { dequantShared, mergeEosIds, readBundle, readShared, type ExclusiveModule } from '../../core/twin/index.ts';
+import { dequantShared, mergeEosIds, readBundle, readModule, readShared, type ExclusiveModule } from '../../core/twin/index.ts';
 import { extractSettings } from '../../core/twin/extract.ts';
 import { encodeSafetensors } from '../../core/safetensors/index.ts';
 import type { Confidence, RouterModel } from '../../core/router/index.ts';
@@ -78,6 +78,11 @@ export interface SessionMemory {
 }
 
 const now = () => performance.now();
+
+/** What a session reads at load: not the experts' full weights (the compare view fetches them) nor D (a dropped adapter does). */
+export function neededAtLoad(f: { path: string }, m: Manifest): boolean {
+  return !f.path.endsWith('.full.safetensors') && f.path !== m.shared.baseDelta?.file;
+}
 
 /** Keep a second, shared-only copy of the weights for the router when it costs at most this much. */
 const SHARED_COPY_MAX_BYTES = 256 * 1024 * 1024;
@@ -169,7 +174,7 @@ export class TwinSession {
     const built = buildDecoderGraph(spec, { weights: 'inputs', hiddenStateOutput: true, logits: 'last', weightInputType });
     const io = built.io;
     const weights = io.weightInputs;
-    const bundle = readBundle(manifest, file, weights);
+    const bundle = readBundle(manifest, file, weights, { skipBaseDelta: !!manifest.shared.baseDelta && !files.has(manifest.shared.baseDelta.file) });
 
     progress({ stage: 'upload', loadedBytes: 0, totalBytes: weights.length });
     const composer = o.createComposer();
@@ -384,11 +389,28 @@ export class TwinSession {
     return now() - t0;
   }
 
-  inspect(files: DroppedFileData[]): Promise<InspectedModule> {
+  async inspect(files: DroppedFileData[]): Promise<InspectedModule> {
     const settings = extractSettings(this.manifest);
     const p = settings.policy;
     const checkpointRank = p.kind === 'fixed' ? p.rank : p.kind === 'energy' ? (p.max ?? Math.min(this.spec.hiddenSize, this.spec.intermediateSize)) : Math.max(...this.manifest.experts.map((e) => e.rank));
-    return inspectExpertFiles(files, { weights: this.io.weightInputs, baseDelta: this.p.baseDelta, model: this.spec, checkpointRank });
+    // D (shared − base) is only for a PEFT adapter, and fetched the first time one is dropped.
+    const baseDelta = files.some((f) => f.name === 'adapter_config.json') ? await this.baseDelta() : new Map<string, never>();
+    return inspectExpertFiles(files, { weights: this.io.weightInputs, baseDelta, model: this.spec, checkpointRank });
+  }
+
+  private baseDeltaModule: Promise<ExclusiveModule> | undefined;
+  /** D = shared − base as low-rank factors (for PEFT adapters): given at load, or fetched once on first need. */
+  private baseDelta(): Promise<ExclusiveModule> {
+    const bd = this.manifest.shared.baseDelta;
+    if (this.p.baseDelta.size > 0 || !bd) return Promise.resolve(this.p.baseDelta);
+    this.baseDeltaModule ??= this.p.fetchFile(bd.file).then(
+      (bytes) => readModule(bd.file, bytes, this.io.weightInputs),
+      (e: unknown) => {
+        this.baseDeltaModule = undefined;
+        throw e;
+      },
+    );
+    return this.baseDeltaModule;
   }
 
   /** A dropped checkpoint's exclusive module, extracted against the bundle's shared weights (fetched again: they are not kept after load). */
