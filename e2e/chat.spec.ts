@@ -74,14 +74,18 @@ test('when no expert fits, the answer says so: a far-off message, and a task who
   await expect(note).toContainText('No expert is confident about this message');
   await page.screenshot({ path: testInfo.outputPath('chat-no-expert-fits.png'), fullPage: true });
   // Uppercase off: its prompt still gets an answer from the enabled experts, flagged as uncertain.
-  await page.getByRole('checkbox', { name: 'Use Uppercase' }).uncheck();
+  // The switch is controlled by the worker's answer: click, then wait for the new state.
+  const upperSwitch = page.getByRole('checkbox', { name: 'Use Uppercase' });
+  await upperSwitch.click();
+  await expect(upperSwitch).not.toBeChecked();
   const { prompt } = await bundleSolvedPrompt('upper');
   await page.getByRole('button', { name: '+ New conversation' }).click();
   await ask(page, prompt);
   await expect(page.getByTestId('low-confidence').last()).toHaveAttribute('data-reason', 'uncertain');
   await expect(page.getByTestId('low-confidence').last()).toContainText('No enabled expert is confident');
   await page.screenshot({ path: testInfo.outputPath('chat-expert-switched-off.png'), fullPage: true });
-  await page.getByRole('checkbox', { name: 'Use Uppercase' }).check();
+  await upperSwitch.click();
+  await expect(upperSwitch).toBeChecked();
   // A task prompt with its expert on carries no note.
   await page.getByRole('button', { name: '+ New conversation' }).click();
   await ask(page, prompt);
