@@ -264,24 +264,19 @@ export async function inspectExpertFiles(files: readonly DroppedFileData[], ctx:
   // A config.json but no adapter_config.json: a fully fine-tuned checkpoint (or its shards).
   if (sorted.modelConfig) {
     const index = sorted.index;
-    let used: DroppedFileData[];
-    if (index) {
-      // The shards the index names (openDroppedCheckpoint says what is wrong with an index it cannot read).
-      const parsed = parseJson(index);
-      const map = parsed.ok ? (parsed.value as { weight_map?: unknown }).weight_map : undefined;
-      const named = new Set(typeof map === 'object' && map !== null ? Object.values(map).filter((v): v is string => typeof v === 'string') : []);
-      used = sorted.weights.filter((f) => named.has(f.name));
-    } else {
+    // With an index, openDroppedCheckpoint takes the shards it names from all the .safetensors dropped.
+    let candidates = sorted.weights;
+    if (!index) {
       const single = sorted.weights.find((f) => f.name === 'model.safetensors') ?? (sorted.weights.length === 1 ? sorted.weights[0] : undefined);
       if (!single) {
         const pickle = pickles[0];
         if (pickle) fail(pickle.name, PICKLE_SUMMARY(pickle.name));
         fail(sorted.modelConfig.name, sorted.weights.length ? 'config.json came with several .safetensors files but no model.safetensors or model.safetensors.index.json: drop the whole checkpoint folder.' : 'config.json was dropped without the model\'s weights (model.safetensors): drop the whole checkpoint folder.');
       }
-      used = [single];
+      candidates = [single];
     }
-    for (const f of [...sorted.weights, ...pickles]) if (!used.includes(f)) ignored.push(f.name);
-    const opened = await openDroppedCheckpoint({ config: sorted.modelConfig, weights: used, ...(index ? { index } : {}) }, ctx.model, weights);
+    const opened = await openDroppedCheckpoint({ config: sorted.modelConfig, weights: candidates, ...(index ? { index } : {}) }, ctx.model, weights);
+    for (const f of [...sorted.weights, ...pickles]) if (!opened.files.includes(f.name)) ignored.push(f.name);
     const family = opened.checkpoint.spec.family;
     return {
       format: 'checkpoint',

@@ -15,7 +15,7 @@ import { ExpertFileError, fail, safetensorsProblem, type DroppedFileData } from 
 
 export interface CheckpointFiles {
   config: DroppedFileData;
-  /** model.safetensors, or the shards of the index. */
+  /** model.safetensors; with an index, the .safetensors files dropped (the shards it names are used). */
   weights: DroppedFileData[];
   index?: DroppedFileData;
 }
@@ -24,6 +24,8 @@ export interface OpenedCheckpoint {
   checkpoint: Checkpoint;
   /** The dropped file holding a tensor (error messages). */
   fileOf(tensor: string): string;
+  /** The weight files used (the shards, or the single file). */
+  files: string[];
   /** Bytes of the weight files. */
   bytes: number;
 }
@@ -61,6 +63,7 @@ export async function openDroppedCheckpoint(files: CheckpointFiles, model: Model
 
   let reader: TensorReader;
   let fileOf: (tensor: string) => string;
+  let used: DroppedFileData[];
   if (files.index) {
     const indexFile = files.index;
     let index;
@@ -72,6 +75,7 @@ export async function openDroppedCheckpoint(files: CheckpointFiles, model: Model
     const byName = new Map(files.weights.map((f) => [f.name, f]));
     const missing = index.files.filter((f) => !byName.has(f));
     if (missing.length) fail(missing[0]!, `${indexFile.name} names ${missing.length === 1 ? 'a shard' : `${missing.length} shards`} that ${missing.length === 1 ? 'was' : 'were'} not dropped: ${missing.join(', ')}. Drop the whole checkpoint folder.`);
+    used = index.files.map((f) => byName.get(f)!);
     try {
       const sharded = await openSharded(index, async (f) => bytesSource(byName.get(f)!.bytes), { name: indexFile.name });
       reader = sharded;
@@ -82,6 +86,7 @@ export async function openDroppedCheckpoint(files: CheckpointFiles, model: Model
     }
   } else {
     const single = files.weights[0]!;
+    used = [single];
     try {
       reader = await openSafetensors(bytesSource(single.bytes), { name: single.name });
     } catch (e) {
@@ -107,7 +112,7 @@ export async function openDroppedCheckpoint(files: CheckpointFiles, model: Model
     const c = have.get(w.name);
     if (!c || c.shape.join() !== w.shape.join()) fail(c ? fileOf(w.name) : cfgName, `The checkpoint's ${w.name} does not fit the loaded model.`, c ? `shape [${c.shape}], the model's [${w.shape}]` : 'missing', w.name);
   }
-  return { checkpoint, fileOf, bytes: files.weights.reduce((s, f) => s + f.bytes.length, 0) };
+  return { checkpoint, fileOf, files: used.map((f) => f.name), bytes: used.reduce((s, f) => s + f.bytes.length, 0) };
 }
 
 function problemWords(p: WeightValidationError['problems'][number]): string {
@@ -131,7 +136,7 @@ export async function extractDroppedCheckpoint(
   onProgress: (p: ExtractProgress) => void = () => {},
 ): Promise<BuiltExpert> {
   const t0 = performance.now();
-  const numel = (w: WeightInfo) => w.shape.reduce((a, b) => a * b, 1);
+  const numel = (w: { shape: readonly number[] }) => w.shape.reduce((a, b) => a * b, 1);
   const totalElements = weights.reduce((s, w) => s + numel(w), 0);
   let doneElements = 0;
   try {
@@ -154,7 +159,7 @@ export async function extractDroppedCheckpoint(
       settings,
       {
         onWeight: (done, total, w) => {
-          doneElements += numel(weights.find((x) => x.name === w.name)!);
+          doneElements += numel(w);
           const elapsed = performance.now() - t0;
           onProgress({ done, total, tensor: w.name, etaMs: doneElements > 0 ? (elapsed * (totalElements - doneElements)) / doneElements : 0 });
         },
