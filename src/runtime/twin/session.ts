@@ -6,7 +6,7 @@
 // open it in Node. The bundle's bytes are not kept after load.
 import type { Manifest } from '../../core/bundle/manifest.ts';
 import type { LoadedBundle, LoadProgress } from '../bundleLoader.ts';
-import { dequantShared, mergeEosIds, readBundle, readModule, readShared, type ExclusiveModule } from '../../core/twin/index.ts';
+import { dequantShared, mergeEosIds, readBundle, readModule, readShared, svdRankFor, type ExclusiveModule } from '../../core/twin/index.ts';
 import { extractSettings } from '../../core/twin/extract.ts';
 import { encodeSafetensors } from '../../core/safetensors/index.ts';
 import type { Confidence, RouterModel } from '../../core/router/index.ts';
@@ -392,7 +392,9 @@ export class TwinSession {
   async inspect(files: DroppedFileData[]): Promise<InspectedModule> {
     const settings = extractSettings(this.manifest);
     const p = settings.policy;
-    const checkpointRank = p.kind === 'fixed' ? p.rank : p.kind === 'energy' ? (p.max ?? Math.min(this.spec.hiddenSize, this.spec.intermediateSize)) : Math.max(...this.manifest.experts.map((e) => e.rank));
+    // The largest rank the policy can give a matrix (rankPolicy's svdRankFor); a budget's is known only after the SVD: the bundle's largest.
+    const matrices = this.io.weightInputs.filter((w) => w.shape.length === 2);
+    const checkpointRank = p.kind === 'budget' ? Math.max(...this.manifest.experts.map((e) => e.rank)) : Math.max(0, ...matrices.map((w) => svdRankFor(p, w.shape[0]!, w.shape[1]!)));
     // D (shared − base) is only for a PEFT adapter, and fetched the first time one is dropped.
     const baseDelta = files.some((f) => f.name === 'adapter_config.json') ? await this.baseDelta() : new Map<string, never>();
     return inspectExpertFiles(files, { weights: this.io.weightInputs, baseDelta, model: this.spec, checkpointRank });
