@@ -20,10 +20,10 @@ const OUT = join(ROOT, 'test-results', 'build');
 const DIST = join(OUT, 'dist');
 const VITE = join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
 
-/** Budgets (bytes). The demo bundle (models/bundle) is ~17 MB of the dist (six dense experts' full weights for compare: 9.3 MB). */
-const DIST_BUDGET = 52e6;
+/** Budgets (bytes). The demo bundle (models/bundle) is ~14.5 MB of the dist (six dense experts' full weights for compare: 9.3 MB); issue 14's target is 45 MB. */
+const DIST_BUDGET = 45e6;
 /** A cold first load, as a host that compresses wasm serves it (the preview does, see vite.config.ts). */
-// base_delta.safetensors (shared − base, 4.4 MB) is fetched only when a PEFT adapter is dropped, and
+// base_delta.safetensors (shared − base, 1.5 MB) is fetched only when a PEFT adapter is dropped, and
 // the experts' full weights only by the compare view: a first load is the app, one wasm and the bundle's rest.
 const FIRST_LOAD_BUDGET = 12e6;
 const FIRST_LOAD_MAX_NETWORK_REQUESTS = 30;

@@ -42,8 +42,11 @@ export const PackConfigSchema = z
       .strict(),
     exclusive: z.object({ rank: RankSchema, dtype: z.enum(['f32', 'f16']).default('f16') }).strict(),
     shared: z.object({ dtype: z.enum(['f32', 'f16', 'int8']).default('f16') }).strict().default({ dtype: 'f16' }),
-    /** D = shared - base in low rank, for adapters trained on the base. */
-    baseDelta: z.object({ energy: z.number().positive().max(1).default(0.9999), maxRank: z.number().int().positive().default(64) }).strict().default({ energy: 0.9999, maxRank: 64 }),
+    /** D = shared - base, for adapters trained on the base: low rank (energy, maxRank), or dense where factors would not be smaller. */
+    baseDelta: z
+      .object({ energy: z.number().positive().max(1).default(0.9999), maxRank: z.number().int().positive().default(64), dtype: z.enum(['f32', 'f16']).default('f16') })
+      .strict()
+      .default({ energy: 0.9999, maxRank: 64, dtype: 'f16' }),
     router: z
       .object({
         hidden: z.array(z.number().int().positive()).default([64]),

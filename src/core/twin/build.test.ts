@@ -6,7 +6,7 @@ import { decodeSafetensors, encodeSafetensors, toFloat32 } from '../safetensors/
 import { Rng } from '../tensor/random.ts';
 import type { F32Tensor } from '../tensor/tensor.ts';
 import { singularValues } from '../linalg/svd.ts';
-import { buildTwin, composeTensorCpu, fullExpertBytes, moduleFromTensors, type ExclusiveEntry, type RankPolicy, type TwinSettings, type TwinWeight } from './index.ts';
+import { buildTwin, composeTensorCpu, denseAsFactors, fullExpertBytes, moduleFromTensors, type DeltaEntry, type ExclusiveEntry, type RankPolicy, type TwinSettings, type TwinWeight } from './index.ts';
 
 const rng = new Rng(123);
 const randn = (n: number, s = 1) => Float32Array.from({ length: n }, () => s * rng.normal());
@@ -94,6 +94,41 @@ describe('buildTwin', () => {
     for (const w of WEIGHTS) expect(Array.from(b0.shared.get(w.name)!)).toEqual(Array.from(base.get(w.name)!));
     const b = await buildTwin(source, settings(null, { baseDelta: { energy: 1, maxRank: 64 } }));
     expect(b.baseDelta!.relativeError).toBeLessThan(1e-6);
+  });
+
+  it('D is stored per matrix as low-rank factors, or densely where factors would not be smaller; f16 rounds it, and reads back', async () => {
+    const D = (b: Awaited<ReturnType<typeof buildTwin>>) => new Map(b.baseDelta!.tensors.map((t) => [t.name, t]));
+    // A full-rank D: dense ([12, 8] at rank 8 > 96 / 20), exactly shared − base.
+    const dense = await buildTwin(source, settings(null, { baseDelta: { energy: 0.9999, maxRank: 64, dtype: 'f32' } }));
+    const q = D(dense).get('layers.0.q.weight.delta')!;
+    expect(q.shape).toEqual([12, 8]);
+    Array.from(q.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(dense.shared.get('layers.0.q.weight')![i]! - base.get('layers.0.q.weight')![i]!, 6));
+    expect(dense.baseDelta!.maxRank).toBe(8);
+    expect(dense.baseDelta!.relativeError).toBe(0);
+    // maxRank below the dense point: factors at maxRank.
+    const capped = await buildTwin(source, settings(null, { baseDelta: { energy: 0.9999, maxRank: 2, dtype: 'f32' } }));
+    expect(D(capped).get('layers.0.q.weight.A')!.shape).toEqual([2, 8]);
+    expect(D(capped).get('layers.0.q.weight.B')!.shape).toEqual([12, 2]);
+    // A rank-1 D (one expert = base + u v^T, lambda 1): factors at rank 1, whatever maxRank allows.
+    const u = randn(12), v = randn(8);
+    const one = new Map(WEIGHTS.map((w) => [w.name, w.name === 'layers.0.q.weight' ? base.get(w.name)!.map((x, i) => x + u[Math.floor(i / 8)]! * v[i % 8]!) : base.get(w.name)!.slice()]));
+    const lowSource = { ...source, expertIds: ['a'], readExpert: async (_t: number, n: string) => one.get(n)!.slice() };
+    const low = await buildTwin(lowSource, settings(null, { merger: createMerger('task_arithmetic', { lambda: 1 }), baseDelta: { energy: 0.9999, maxRank: 64, dtype: 'f32' } }));
+    expect(D(low).get('layers.0.q.weight.A')!.shape).toEqual([1, 8]);
+    expect(low.baseDelta!.relativeError).toBeLessThan(1e-6);
+    // f16: matrices as F16 (1-D deltas stay F32), the rounding is the whole error, and the file reads back as a module.
+    const half = await buildTwin(source, settings(null, { baseDelta: { energy: 0.9999, maxRank: 64, dtype: 'f16' } }));
+    expect(D(half).get('layers.0.q.weight.delta')!.dtype).toBe('F16');
+    expect(D(half).get('layers.0.norm.weight.delta')!.dtype).toBe('F32');
+    expect(half.baseDelta!.relativeError).toBeGreaterThan(0);
+    expect(half.baseDelta!.relativeError).toBeLessThan(1e-3);
+    const file = decodeSafetensors(encodeSafetensors(half.baseDelta!.tensors));
+    const module = moduleFromTensors(new Map([...file.tensors].map(([n, t]) => [n, { shape: t.shape, data: toFloat32(t) } as F32Tensor])), new Map(WEIGHTS.map((w) => [w.name, w.shape])));
+    const back = module.get('layers.0.q.weight')!;
+    expect(back.kind).toBe('delta');
+    const factors = denseAsFactors(back as DeltaEntry);
+    const composed = composeTensorCpu('layers.0.q.weight', [12, 8], new Float32Array(96), [factors], [1]);
+    composed.forEach((x, i) => expect(x).toBeCloseTo((back as DeltaEntry).delta[i]!, 6));
   });
 
   it('refuses non-finite weights, naming the tensor', async () => {

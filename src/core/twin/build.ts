@@ -2,15 +2,18 @@
 // scores what it returns, so eval measures exactly what pack ships. Tensor by tensor:
 //   tau_t = theta_t - theta_0 → merge → theta_s, stored at the shared dtype and read back (shared.ts)
 //   E_t = theta_t - dequant(theta_s) → SVD at the policy's rank (2-D) or exact delta (1-D)
-//   D = dequant(theta_s) - theta_0 in low rank (adapters trained on the base join through it)
+//   D = dequant(theta_s) - theta_0 in low rank, or dense where the factors would not be smaller
+//   (adapters trained on the base join through it)
 // then per expert: final ranks (budget policies need every matrix's sigma first), the expert file's
 // tensors at the exclusive dtype, and the module exactly as the app reads it back.
 // Experts are read one at a time, again for each pass: memory does not grow with their number
 // beyond the kept factors.
-import { rankForEnergy, singularValues, truncatedSvd } from '../linalg/index.ts';
+import { f32ToF16Array } from '../dtype/index.ts';
+import { rankForEnergy, truncatedSvd } from '../linalg/index.ts';
+import { dequantizeF16, quantizeF16 } from '../quant/index.ts';
 import type { Merger } from '../merge/index.ts';
 import type { TensorInput } from '../safetensors/index.ts';
-import { factorResidual, finalRanks, finishExpert, type BuiltExpert, type Factored } from './factor.ts';
+import { factorResidual, finalRanks, finishExpert, truncateFactors, type BuiltExpert, type Factored } from './factor.ts';
 import { tensorDelta } from './module.ts';
 import type { RankPolicy } from './rankPolicy.ts';
 import { dequantShared, storeShared, type ExclusiveDtype, type SharedDtype, type StoredShared, type TwinWeight } from './shared.ts';
@@ -33,8 +36,12 @@ export interface TwinSettings {
   /** null: the shared model only (a static merge). */
   readonly policy: RankPolicy | null;
   readonly svdSeed: number;
-  /** Build D = theta_s - theta_0 in low rank: the smallest rank keeping `energy`, at most `maxRank`. */
-  readonly baseDelta?: { readonly energy: number; readonly maxRank: number };
+  /**
+   * Build D = theta_s - theta_0: per matrix the smallest rank keeping `energy`, at most `maxRank`,
+   * stored dense instead where those factors would hold as many numbers as the matrix; at `dtype`
+   * (f32 when absent). 1-D weights are kept exactly, in f32.
+   */
+  readonly baseDelta?: { readonly energy: number; readonly maxRank: number; readonly dtype?: ExclusiveDtype };
 }
 
 export interface TwinHooks {
@@ -87,20 +94,33 @@ export async function buildTwin(src: TwinSource, settings: TwinSettings, hooks: 
       }
     }
     if (settings.baseDelta) {
+      const { energy, maxRank, dtype = 'f32' } = settings.baseDelta;
+      const fileDtype = dtype === 'f16' ? 'F16' : 'F32';
+      const stored = (x: Float32Array): Float32Array | Uint16Array => (dtype === 'f16' ? f32ToF16Array(x) : x);
       const D = tensorDelta(w.name, theta0, deq);
       if (w.shape.length === 1) dTensors.push({ name: `${w.name}.delta`, dtype: 'F32', shape: w.shape, data: D });
       else {
         const [rows, cols] = w.shape as [number, number];
-        const sig = singularValues(D, rows, cols);
-        const total = sig.reduce((s, v) => s + v * v, 0);
-        const r = total > 0 ? Math.min(settings.baseDelta.maxRank, Math.max(1, rankForEnergy(sig, settings.baseDelta.energy))) : 0;
-        if (r > 0) {
-          const f = truncatedSvd(D, rows, cols, r, { seed });
-          dTensors.push({ name: `${w.name}.A`, dtype: 'F32', shape: [f.rank, cols], data: f.A }, { name: `${w.name}.B`, dtype: 'F32', shape: [rows, f.rank], data: f.B });
-          let kept = 0;
-          for (let k = 0; k < f.rank; k++) kept += f.singularValues[k]! ** 2;
+        const total = D.reduce((s, v) => s + v * v, 0);
+        // Factors of rank r hold r (rows + cols) numbers: from `denseAt` on, the dense matrix is no larger and exact.
+        const denseAt = Math.ceil((rows * cols) / (rows + cols));
+        const f = total > 0 ? truncatedSvd(D, rows, cols, Math.min(maxRank, denseAt - 1), { seed }) : undefined;
+        let r = f ? Math.max(1, rankForEnergy(f.singularValues, energy, total)) : 0;
+        let kept = 0;
+        for (let k = 0; k < r; k++) kept += f!.singularValues[k]! ** 2;
+        if (f && r === f.rank && kept < energy * total * (1 - 1e-12) && maxRank >= denseAt) r = denseAt;
+        if (f && r >= denseAt) {
+          dTensors.push({ name: `${w.name}.delta`, dtype: fileDtype, shape: w.shape, data: stored(D) });
+          if (dtype === 'f16') {
+            const back = dequantizeF16(quantizeF16(D));
+            for (let i = 0; i < D.length; i++) dErrNum += (D[i]! - back[i]!) ** 2;
+          }
+          dMaxRank = Math.max(dMaxRank, Math.min(rows, cols));
+        } else if (f && r > 0) {
+          const { A, B } = truncateFactors(f, r);
+          dTensors.push({ name: `${w.name}.A`, dtype: fileDtype, shape: [r, cols], data: stored(A) }, { name: `${w.name}.B`, dtype: fileDtype, shape: [rows, r], data: stored(B) });
           dErrNum += Math.max(0, total - kept);
-          dMaxRank = Math.max(dMaxRank, f.rank);
+          dMaxRank = Math.max(dMaxRank, r);
         }
         dErrDen += total;
       }

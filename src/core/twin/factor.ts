@@ -29,7 +29,7 @@ export interface BuiltExpert {
 export type Factored = { kind: 'lowrank'; rows: number; cols: number; rank: number; A: Float32Array; B: Float32Array; sigma: Float64Array } | { kind: 'delta'; delta: Float32Array };
 
 /** The first r components of a factorization (B is [rows, rank] row-major). */
-function truncateFactors(f: { rows: number; cols: number; rank: number; A: Float32Array; B: Float32Array }, r: number): { A: Float32Array; B: Float32Array } {
+export function truncateFactors(f: { rows: number; cols: number; rank: number; A: Float32Array; B: Float32Array }, r: number): { A: Float32Array; B: Float32Array } {
   if (r >= f.rank) return { A: f.A, B: f.B };
   const B = new Float32Array(f.rows * r);
   for (let i = 0; i < f.rows; i++) for (let k = 0; k < r; k++) B[i * r + k] = f.B[i * f.rank + k]!;

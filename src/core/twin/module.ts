@@ -52,6 +52,19 @@ export function tensorDelta(name: string, shared: Float32Array, expert: Float32A
 }
 
 /**
+ * A dense 2-D delta [rows, cols] as exact factors, for consumers that only compose B A: B = M with
+ * A = I (rank cols) when cols <= rows, else B = I with A = M (rank rows).
+ */
+export function denseAsFactors(e: DeltaEntry): LowRankEntry {
+  if (e.shape.length !== 2) throw new ExclusiveModuleError(e.name, `a ${e.shape.length}-D delta has no factors`);
+  const [rows, cols] = e.shape as [number, number];
+  const n = Math.min(rows, cols);
+  const eye = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) eye[i * n + i] = 1;
+  return cols <= rows ? { kind: 'lowrank', name: e.name, rows, cols, rank: cols, B: e.delta, A: eye } : { kind: 'lowrank', name: e.name, rows, cols, rank: rows, B: eye, A: e.delta };
+}
+
+/**
  * Reads an exclusive module back from its tensors (name -> F32Tensor): pairs W.A with W.B, takes
  * W.delta as is. Missing halves, rank or shape mismatches and unknown suffixes are errors.
  * If `expected` (weight name -> shape) is given, every entry must name a known weight of that shape.

@@ -1,7 +1,7 @@
 // The GPU composer's device layout. It writes [in, out] for a weight stored as [out, in] (what ORT's
 // MatMul reads); weights the graph takes untransposed (embed_tokens) are handed over transposed
 // (W^T = S^T + A^T B^T), and 1-D weights are [n, 1] with their delta as a rank-1 factor (A = [1]).
-import { dequantShared, type ExclusiveEntry, type StoredShared } from '../../core/twin/index.ts';
+import { denseAsFactors, dequantShared, type ExclusiveEntry, type StoredShared } from '../../core/twin/index.ts';
 import { transpose } from '../../core/tensor/tensor.ts';
 import type { WeightInfo } from '../../model/llama.ts';
 import type { ComposerWeight, LowRankFactor } from './types.ts';
@@ -23,7 +23,9 @@ export function layoutWeight(w: WeightInfo, s: StoredShared): ComposerWeight {
 }
 
 /** An exclusive-module entry in the device layout. */
-export function layoutFactor(e: ExclusiveEntry, w: WeightInfo): LowRankFactor {
+export function layoutFactor(entry: ExclusiveEntry, w: WeightInfo): LowRankFactor {
+  // A dense 2-D delta (a base delta stored densely) goes through the factor path as exact factors.
+  const e = entry.kind === 'delta' && entry.shape.length === 2 ? denseAsFactors(entry) : entry;
   if (e.kind === 'delta') return { rank: 1, a: new Float32Array([1]), b: e.delta };
   if (!composerShape(w).flip) return { rank: e.rank, a: e.A, b: e.B };
   // (B A)^T = A^T B^T: the new B is A^T [in, r], the new A is B^T [r, out].

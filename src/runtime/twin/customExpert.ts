@@ -4,7 +4,7 @@
 // BASE model: it joins as E = s·B·A − D, D being the bundle's base delta (shared − base); and a fully
 // fine-tuned HF checkpoint (config.json + model.safetensors or a sharded index), checked here and
 // factored when added (droppedCheckpoint.ts).
-import { moduleFromTensors, type ExclusiveEntry, type ExclusiveModule } from '../../core/twin/index.ts';
+import { denseAsFactors, moduleFromTensors, type ExclusiveEntry, type ExclusiveModule } from '../../core/twin/index.ts';
 import { importLora, parseAdapterConfig, subtractBaseDelta, type Factors } from '../../core/peft/index.ts';
 import { DEFAULT_INDEX_NAME, decodeSafetensors, toFloat32, type Tensor } from '../../core/safetensors/index.ts';
 import type { F32Tensor } from '../../core/tensor/tensor.ts';
@@ -236,7 +236,9 @@ export async function inspectExpertFiles(files: readonly DroppedFileData[], ctx:
     const byWeight = new Map(imported.modules.map((m) => [m.weight, m]));
     for (const w of weights) {
       const m = byWeight.get(w.name);
-      const d = baseDelta.get(w.name);
+      const stored = baseDelta.get(w.name);
+      // A matrix of D stored densely joins the adapter's factors as exact factors (rank min(rows, cols)).
+      const d = stored?.kind === 'delta' && stored.shape.length === 2 ? denseAsFactors(stored) : stored;
       if (m) {
         const dF: Factors | undefined = d && d.kind === 'lowrank' ? { rows: d.rows, cols: d.cols, rank: d.rank, A: d.A, B: d.B } : undefined;
         const f = subtractBaseDelta({ rows: m.rows, cols: m.cols, rank: m.rank, A: m.A, B: m.B }, dF, w.name);
