@@ -13,6 +13,7 @@ import { extractExpert, extractSettings } from '../core/twin/extract.ts';
 import { architectureDifferences } from '../model/compatible.ts';
 import { parseModelConfig } from '../model/config.ts';
 import { openCheckpointDir } from '../runtime/node/checkpoint.ts';
+import { createNodeMatrixProducts } from '../runtime/node/matrixProducts.ts';
 import { Progress } from './progress.ts';
 
 export async function extractMain(args: string[]): Promise<number> {
@@ -23,6 +24,7 @@ export async function extractMain(args: string[]): Promise<number> {
   }
   const manifest = parseManifest(await readFile(join(values.bundle, 'manifest.json'), 'utf8'), join(values.bundle, 'manifest.json'));
   const ckpt = await openCheckpointDir(values.checkpoint);
+  const products = await createNodeMatrixProducts();
   try {
     const diff = architectureDifferences(ckpt.spec, parseModelConfig(manifest.architecture));
     if (diff.length) throw new Error(`${values.checkpoint} is not the bundle's architecture: ${diff.join('; ')}`);
@@ -34,7 +36,7 @@ export async function extractMain(args: string[]): Promise<number> {
     const built = await extractExpert(
       id,
       { weights: ckpt.weights, readShared: async (name) => dequantShared(byName.get(name)!, shared.get(name)!), readExpert: (name) => ckpt.read(name) },
-      extractSettings(manifest),
+      { ...extractSettings(manifest), products },
       { onWeight: (_d, _t, w) => bar.tick(1, w.name) },
     );
     bar.finish();
@@ -43,5 +45,6 @@ export async function extractMain(args: string[]): Promise<number> {
     return 0;
   } finally {
     await ckpt.close();
+    await products.release();
   }
 }

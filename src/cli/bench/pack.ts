@@ -73,7 +73,7 @@ async function zooConfig(dir: string, out: string): Promise<{ path: string; sour
 }
 
 /** Writes a random base and `experts` experts (base + small random deltas) of SmolLM2-135M's shape with `layers` layers. */
-async function writeRandomZoo(dir: string, layers: number, experts: number, tokenizerDir: string): Promise<{ params: number }> {
+export async function writeRandomZoo(dir: string, layers: number, experts: number, tokenizerDir: string): Promise<{ params: number }> {
   const config = { ...SMOLLM2_135M_CONFIG, num_hidden_layers: layers };
   const spec = parseModelConfig(config);
   const tensors = expectedTensors(spec).filter((w) => !(spec.tieWordEmbeddings && w.name === 'lm_head.weight'));

@@ -8,6 +8,7 @@ import { buildTwin, composeTensorCpu, dequantShared, fullExpertBytes, policyFrom
 import { argmax, evaluateRouter, routeWeights, trainRouter, type LabeledFeatures, type RouterModel } from '../../core/router/index.ts';
 import { parseModelConfig } from '../../model/config.ts';
 import { buildDecoderGraph, type DecoderGraph } from '../../model/onnx/decoder.ts';
+import { createNodeMatrixProducts } from '../../runtime/node/matrixProducts.ts';
 import { loadTokenizerDir } from '../../runtime/node/tokenizer.ts';
 import { loadBundle } from '../../runtime/bundleLoader.ts';
 import { fileFetch, folderUrl } from '../../node/fileFetch.ts';
@@ -64,6 +65,8 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
     readBase: async (n) => zoo.base.get(n)!.slice(),
     readExpert: async (t, n) => zoo.experts[t]!.get(n)!.slice(),
   };
+  // pack's engine for the randomized SVD's products, so eval scores the factors pack ships.
+  const products = await createNodeMatrixProducts();
   const builds = new Map<string, Promise<TwinBuild>>();
   /** What pack would ship for this merge and rank policy (null: the shared model only). */
   const twin = (merger: Merger, policy: RankPolicy | null): Promise<TwinBuild> => {
@@ -71,7 +74,7 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
     let b = builds.get(key);
     if (!b) {
       const ts = Date.now();
-      b = buildTwin(source, { merger, sharedDtype, exclusiveDtype: exDtype, policy, svdSeed: seed }).then((r) => ((svdMs += Date.now() - ts), r));
+      b = buildTwin(source, { merger, sharedDtype, exclusiveDtype: exDtype, policy, svdSeed: seed, products }).then((r) => ((svdMs += Date.now() - ts), r));
       builds.set(key, b);
     }
     return b;
@@ -508,5 +511,6 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
     return { ...out, headline: computeHeadline(out, bundleMatchesChoice) };
   } finally {
     await runner.dispose();
+    await products.release();
   }
 }

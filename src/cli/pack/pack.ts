@@ -13,6 +13,8 @@ import { createMerger } from '../../core/merge/index.ts';
 import { encodeSafetensors } from '../../core/safetensors/index.ts';
 import { buildTwin, fullExpertBytes, policyFromConfig, sharedParts, sharedSpecs, tensorDelta, type TwinSource } from '../../core/twin/index.ts';
 import { buildDecoderGraph } from '../../model/onnx/decoder.ts';
+import type { OrtMatrixProducts } from '../../runtime/matrixProducts.ts';
+import { createNodeMatrixProducts } from '../../runtime/node/matrixProducts.ts';
 import { createSafetensorsWriter, type SafetensorsFileWriter } from '../../node/streamWriter.ts';
 import { Progress } from '../progress.ts';
 import type { PackConfig } from './config.ts';
@@ -46,8 +48,11 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
   const experts: WeightSource[] = [];
   const tmp = `${config.output}.partial-${process.pid}`;
   const writers: SafetensorsFileWriter[] = [];
+  let products: OrtMatrixProducts | undefined;
   try {
     for (const e of config.experts) experts.push(await openExpert(e.id, e.path, base, foldLoraAdapter));
+    // The randomized SVD's products on onnxruntime-node's MatMul (MLAS), every core.
+    products = await createNodeMatrixProducts();
     const examples = await Promise.all(config.experts.map((e) => readExamples(e.examples)));
     const spec = base.spec;
     const weights = base.weights;
@@ -83,7 +88,7 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
     const bar = new Progress('merge + SVD', weights.length);
     const built = await buildTwin(
       source,
-      { merger, sharedDtype, exclusiveDtype: config.exclusive.dtype, policy, svdSeed: config.svd.seed, baseDelta: config.baseDelta },
+      { merger, sharedDtype, exclusiveDtype: config.exclusive.dtype, policy, svdSeed: config.svd.seed, baseDelta: config.baseDelta, products },
       {
         onShared: async (w, stored) => {
           for (const [name, data] of sharedParts(w, stored)) await sharedWriter.write(name, data);
@@ -140,7 +145,6 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
     const bd = built.baseDelta!;
     await writeFile(join(tmp, 'base_delta.safetensors'), encodeSafetensors(bd.tensors, bd.metadata));
     const baseDeltaReport = { maxRank: bd.maxRank, relativeError: bd.relativeError };
-    const sharedDequant = built.shared;
 
     // The graph: every weight a graph input, plus the last hidden state for the router.
     const graph = buildDecoderGraph(spec, { weights: 'inputs', hiddenStateOutput: true, logits: 'last' });
@@ -152,7 +156,14 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
     for (const f of ['config.json', 'generation_config.json']) await copyFile(join(config.base, f), join(tmp, f)).catch(() => undefined);
 
     // Router: features from the shared model (as the app will compute them), MLP trained in TS.
-    const router = await trainBundleRouter({ config, spec, graph, sharedWeights: (n) => sharedDequant.get(n)!, tokenizerDir: config.base, outFile: join(tmp, 'router.safetensors'), log });
+    // The router's weight feeds are the last use of the dequantized shared weights: each is handed over
+    // and forgotten here, so the model is not held twice (feeds in graph layout + these) at the peak.
+    const takeShared = (n: string): Float32Array => {
+      const w = built.shared.get(n)!;
+      built.shared.delete(n);
+      return w;
+    };
+    const router = await trainBundleRouter({ config, spec, graph, sharedWeights: takeShared, tokenizerDir: config.base, outFile: join(tmp, 'router.safetensors'), log });
     sampleRss();
 
     // Manifest: every file with size and sha256.
@@ -206,6 +217,7 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
   } finally {
     await base.close();
     for (const x of experts) await x.close();
+    await products?.release();
   }
 }
 

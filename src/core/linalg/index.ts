@@ -1,6 +1,7 @@
 export { symmetricEigen, type SymmetricEigen } from './eigen.ts';
 export {
   truncatedSvd,
+  truncatedSvdAsync,
   singularValues,
   energyCurve,
   chooseSvdMethod,
@@ -10,6 +11,8 @@ export {
   frobenius2,
   type LowRankFactors,
   type SvdOptions,
+  type MatrixProducts,
+  type SvdProduct,
   type Matrix64,
 } from './svd.ts';
 export { allocateRanksByBudget, rankForEnergy, fixedRank, factorBytes, type RankCandidate, type BudgetOptions, type RankAllocation } from './rank.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../tensor/random.ts';
-import { chooseSvdMethod, eckartYoungError, energyCurve, factorError, frobenius2, singularValues, truncatedSvd } from './svd.ts';
+import { chooseSvdMethod, eckartYoungError, energyCurve, factorError, frobenius2, singularValues, truncatedSvd, truncatedSvdAsync, type MatrixProducts } from './svd.ts';
 
 /** k orthonormal rows of length len (Gram-Schmidt on Gaussians). */
 function orthoRows(k: number, len: number, rng: Rng): Float64Array {
@@ -113,6 +113,67 @@ describe('truncatedSvd vs Eckart-Young', () => {
   });
   it('prints the ratios', () => {
     console.log(ratios.join('\n'));
+  });
+});
+
+/** Float32 products as an engine computes them (inputs float32, float32 accumulation): an independent stand-in for onnxruntime's MatMul. */
+const f32Products: MatrixProducts & { calls: number } = {
+  calls: 0,
+  async xtMt(m, rows, cols, xt, k) {
+    this.calls++;
+    const y = new Float32Array(k * rows);
+    for (let c = 0; c < k; c++)
+      for (let i = 0; i < rows; i++) {
+        let s = 0;
+        for (let j = 0; j < cols; j++) s = Math.fround(s + Math.fround(xt[c * cols + j]! * m[i * cols + j]!));
+        y[c * rows + i] = s;
+      }
+    return y;
+  },
+  async qtM(m, rows, cols, qt, k) {
+    this.calls++;
+    const z = new Float32Array(k * cols);
+    for (let c = 0; c < k; c++)
+      for (let i = 0; i < rows; i++) {
+        const a = qt[c * rows + i]!;
+        for (let j = 0; j < cols; j++) z[c * cols + j] = Math.fround(z[c * cols + j]! + Math.fround(a * m[i * cols + j]!));
+      }
+    return z;
+  },
+};
+
+describe('truncatedSvdAsync with float32 products (CholeskyQR2, Gram-Schmidt fallback)', () => {
+  const cases: [string, number, number, number[], number, number][] = [
+    ['tall, fast decay', 600, 300, decay(300, 10), 16, 1.01],
+    ['wide, slow decay 1/(1+i)', 300, 500, Array.from({ length: 300 }, (_, i) => 1 / (1 + i)), 16, 1.01],
+    ['ill-conditioned sketch (sigma down to e^-150)', 400, 300, decay(300, 2), 16, 1.05],
+  ];
+  for (const [label, rows, cols, spec, r, bound] of cases) {
+    it(`${label} [${rows}x${cols}] r=${r}: near the optimum`, async () => {
+      const m = Float32Array.from(withSpectrum(rows, cols, spec, rows + cols));
+      const f = await truncatedSvdAsync(m, rows, cols, r, { seed: 1 }, f32Products);
+      expect(f.method).toBe('randomized');
+      const opt = eckartYoungError(spec, r);
+      const ratio = factorError(m, f) / opt;
+      ratios.push(`float32 products, ${label} [${rows}x${cols}] r=${r}: error/optimal = ${ratio.toFixed(6)}`);
+      expect(ratio).toBeLessThanOrEqual(bound);
+      for (let i = 0; i < r; i++) expect(f.singularValues[i]! / spec[i]!).toBeCloseTo(1, 3);
+    });
+  }
+  it('an exactly low-rank matrix (dependent sketch rows: the Gram-Schmidt fallback) and the zero matrix', async () => {
+    const m = Float32Array.from(withSpectrum(400, 300, decay(8, 2).map((x) => 3 * x), 7));
+    const f = await truncatedSvdAsync(m, 400, 300, 8, {}, f32Products);
+    expect(factorError(m, f) / Math.sqrt(frobenius2(m))).toBeLessThan(1e-5);
+    const z = await truncatedSvdAsync(new Float32Array(400 * 300), 400, 300, 8, {}, f32Products);
+    expect(Array.from(z.B).every((x) => x === 0)).toBe(true);
+  });
+  it('uses the products for the big matrices only; small ones stay exact (and float64)', async () => {
+    f32Products.calls = 0;
+    const m = withSpectrum(60, 40, decay(40, 6), 3);
+    const f = await truncatedSvdAsync(m, 60, 40, 5, {}, f32Products);
+    expect(f.method).toBe('exact');
+    expect(f32Products.calls).toBe(0);
+    expect(Array.from(f.A)).toEqual(Array.from(truncatedSvd(m, 60, 40, 5).A));
   });
 });
 

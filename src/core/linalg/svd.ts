@@ -5,7 +5,9 @@
 //    and each kept singular value is re-measured as ||M v_j||, so tiny and zero ones are consistent.
 //  - randomized (Halko, Martinsson & Tropp 2011): Gaussian sketch of k = r + oversample columns,
 //    subspace (power) iterations with re-orthonormalisation, then the exact method on the k x cols
-//    projection Q^T M. Seeded, deterministic.
+//    projection Q^T M. Seeded, deterministic. Its big products (M X, Q^T M) are requests the method
+//    yields: float64 loops here (truncatedSvd), or an engine such as onnxruntime's MatMul in float32
+//    (truncatedSvdAsync with MatrixProducts: src/runtime/matrixProducts.ts), 50-150x faster.
 import { Rng } from '../tensor/random.ts';
 import { symmetricEigen } from './eigen.ts';
 
@@ -110,11 +112,13 @@ export function energyCurve(sigma: ArrayLike<number>, total?: number): Float64Ar
 }
 
 /** Which algorithm 'auto' uses for a [rows, cols] matrix at `rank`. */
-export function chooseSvdMethod(rows: number, cols: number, rank: number, opts: SvdOptions = {}): 'exact' | 'randomized' {
+export function chooseSvdMethod(rows: number, cols: number, rank: number, opts: SvdOptions = {}, withProducts = false): 'exact' | 'randomized' {
   const n = Math.min(rows, cols);
   const r = Math.min(rank, n);
   const k = Math.min(n, r + (opts.oversample ?? Math.max(10, Math.ceil(r / 2))));
   if (n <= 256 || k >= n / 2) return 'exact';
+  // With an engine for the products the randomized method's cost is mostly the float64 orthonormalisation.
+  if (withProducts) return 'randomized';
   const q = opts.powerIterations ?? 3;
   const costExact = (rows * cols * n) / 2 + 10 * n ** 3;
   const costRand = (2 * q + 2) * rows * cols * k + 4 * (q + 1) * (rows + cols) * k * k;
@@ -131,7 +135,55 @@ export function truncatedSvd(m: Matrix64, rows: number, cols: number, rank: numb
   const r = Math.min(rank, rows, cols);
   const method = opts.method === undefined || opts.method === 'auto' ? chooseSvdMethod(rows, cols, r, opts) : opts.method;
   if (r === 0) return empty(rows, cols, method);
-  return method === 'exact' ? exactSvd(m, rows, cols, r) : randomizedSvd(m, rows, cols, r, opts);
+  if (method === 'exact') return exactSvd(m, rows, cols, r);
+  const steps = randomizedSteps(rows, cols, r, opts);
+  let step = steps.next();
+  while (!step.done) {
+    const p = step.value;
+    step = steps.next(p.kind === 'XtMt' ? mulMX(m, rows, cols, p.x, p.k) : mulMtQ(m, rows, cols, p.x, p.k));
+  }
+  return step.value;
+}
+
+/** A product the randomized method needs, with its other factor transposed: Xt [k, cols] or Qt [k, rows]. */
+export interface SvdProduct {
+  /** XtMt: Xt M^T = (M X)^T, [k, rows]. QtM: Qt M = (M^T Q)^T, [k, cols]. */
+  readonly kind: 'XtMt' | 'QtM';
+  readonly x: Float64Array;
+  readonly k: number;
+  /** The matrix in place of M ([rows, cols] row-major): the orthonormalisation's own products. */
+  readonly of?: { readonly data: Float64Array; readonly rows: number; readonly cols: number };
+}
+
+/** An engine for the randomized method's products, in float32 (row-major; M is [rows, cols]). */
+export interface MatrixProducts {
+  /** Xt [k, cols] times M^T: [k, rows]. */
+  xtMt(m: Float32Array, rows: number, cols: number, xt: Float32Array, k: number): Promise<Float32Array>;
+  /** Qt [k, rows] times M: [k, cols]. */
+  qtM(m: Float32Array, rows: number, cols: number, qt: Float32Array, k: number): Promise<Float32Array>;
+}
+
+/**
+ * truncatedSvd with the randomized method's products on `products` (float32; the orthonormalisation and
+ * the small eigenproblem stay float64 here). Without `products`, or where the exact method is chosen,
+ * it is truncatedSvd.
+ */
+export async function truncatedSvdAsync(m: Matrix64, rows: number, cols: number, rank: number, opts: SvdOptions = {}, products?: MatrixProducts): Promise<LowRankFactors> {
+  checkMatrix(m, rows, cols, 'truncatedSvd');
+  const r = Math.min(rank, rows, cols);
+  const method = opts.method === undefined || opts.method === 'auto' ? chooseSvdMethod(rows, cols, r, opts, !!products) : opts.method;
+  if (!products || method === 'exact' || !Number.isInteger(rank) || r <= 0) return truncatedSvd(m, rows, cols, rank, { ...opts, method });
+  const m32 = m instanceof Float32Array ? m : Float32Array.from(m);
+  const steps = randomizedSteps(rows, cols, r, opts, true);
+  let step = steps.next();
+  while (!step.done) {
+    const p = step.value;
+    const x = Float32Array.from(p.x);
+    const [a, ar, ac] = p.of ? [Float32Array.from(p.of.data), p.of.rows, p.of.cols] : [m32, rows, cols];
+    const y = p.kind === 'XtMt' ? await products.xtMt(a, ar, ac, x, p.k) : await products.qtM(a, ar, ac, x, p.k);
+    step = steps.next(Float64Array.from(y));
+  }
+  return step.value;
 }
 
 function empty(rows: number, cols: number, method: 'exact' | 'randomized'): LowRankFactors {
@@ -245,23 +297,79 @@ function mulMtQ(m: Matrix64, rows: number, cols: number, qt: Float64Array, k: nu
   return zt;
 }
 
-function randomizedSvd(m: Matrix64, rows: number, cols: number, r: number, opts: SvdOptions): LowRankFactors {
+/**
+ * L^-1 for the Cholesky factor L of the symmetric positive definite g [k, k] (float64), or null when a
+ * pivot is not clearly positive (the rows it came from are dependent, to working precision).
+ */
+function choleskyInverse(g: Float64Array, k: number): Float64Array | null {
+  const l = new Float64Array(k * k);
+  let trace = 0;
+  for (let i = 0; i < k; i++) trace += g[i * k + i]!;
+  for (let j = 0; j < k; j++) {
+    let d = g[j * k + j]!;
+    for (let p = 0; p < j; p++) d -= l[j * k + p]! ** 2;
+    if (!(d > 1e-5 * (trace / k))) return null;
+    const ljj = Math.sqrt(d);
+    l[j * k + j] = ljj;
+    for (let i = j + 1; i < k; i++) {
+      let s = g[i * k + j]!;
+      for (let p = 0; p < j; p++) s -= l[i * k + p]! * l[j * k + p]!;
+      l[i * k + j] = s / ljj;
+    }
+  }
+  // Forward substitution column by column: L X = I.
+  const inv = new Float64Array(k * k);
+  for (let c = 0; c < k; c++) {
+    for (let i = c; i < k; i++) {
+      let s = i === c ? 1 : 0;
+      for (let p = c; p < i; p++) s -= l[i * k + p]! * inv[p * k + c]!;
+      inv[i * k + c] = s / l[i * k + i]!;
+    }
+  }
+  return inv;
+}
+
+/**
+ * Orthonormalises the k rows of x [k, len] in place. With an engine for the products: CholeskyQR2
+ * (rows scaled to unit norm, G = X X^T, X <- L^-1 X, twice), whose two big products are yielded; a
+ * pivot that is not clearly positive falls back to modified Gram-Schmidt, which handles dependent rows.
+ */
+function* orthonormalize(x: Float64Array, k: number, len: number, viaProducts: boolean): Generator<SvdProduct, void, Float64Array> {
+  if (!viaProducts) return orthonormalizeRows(x, k, len);
+  for (let pass = 0; pass < 2; pass++) {
+    for (let c = 0; c < k; c++) {
+      let nrm = 0;
+      for (let i = 0; i < len; i++) nrm += x[c * len + i]! ** 2;
+      nrm = Math.sqrt(nrm);
+      if (nrm === 0) return orthonormalizeRows(x, k, len);
+      for (let i = 0; i < len; i++) x[c * len + i] = x[c * len + i]! / nrm;
+    }
+    const of = { data: x, rows: k, cols: len };
+    const g: Float64Array = yield { kind: 'XtMt', x, k, of };
+    const linv = choleskyInverse(g, k);
+    if (!linv) return orthonormalizeRows(x, k, len);
+    x.set(yield { kind: 'QtM', x: linv, k, of });
+  }
+}
+
+/** The randomized method, M only through the products it yields (each answered with the product's value). */
+function* randomizedSteps(rows: number, cols: number, r: number, opts: SvdOptions, viaProducts = false): Generator<SvdProduct, LowRankFactors, Float64Array> {
   const n = Math.min(rows, cols);
   const k = Math.min(n, r + (opts.oversample ?? Math.max(10, Math.ceil(r / 2))));
   const q = opts.powerIterations ?? 3;
   const rng = new Rng(opts.seed ?? 0);
   const omega = new Float64Array(k * cols);
   for (let i = 0; i < omega.length; i++) omega[i] = rng.normal();
-  let qt = mulMX(m, rows, cols, omega, k);
-  orthonormalizeRows(qt, k, rows);
+  let qt: Float64Array = yield { kind: 'XtMt', x: omega, k };
+  yield* orthonormalize(qt, k, rows, viaProducts);
   for (let it = 0; it < q; it++) {
-    const zt = mulMtQ(m, rows, cols, qt, k);
-    orthonormalizeRows(zt, k, cols);
-    qt = mulMX(m, rows, cols, zt, k);
-    orthonormalizeRows(qt, k, rows);
+    const zt: Float64Array = yield { kind: 'QtM', x: qt, k };
+    yield* orthonormalize(zt, k, cols, viaProducts);
+    qt = yield { kind: 'XtMt', x: zt, k };
+    yield* orthonormalize(qt, k, rows, viaProducts);
   }
   // C = Q^T M = Zt [k, cols]; its Gram C C^T [k, k].
-  const c = mulMtQ(m, rows, cols, qt, k);
+  const c: Float64Array = yield { kind: 'QtM', x: qt, k };
   const g = new Float64Array(k * k);
   for (let a = 0; a < k; a++) {
     for (let b = 0; b <= a; b++) {

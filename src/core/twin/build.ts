@@ -9,7 +9,7 @@
 // Experts are read one at a time, again for each pass: memory does not grow with their number
 // beyond the kept factors.
 import { f32ToF16Array } from '../dtype/index.ts';
-import { rankForEnergy, truncatedSvd } from '../linalg/index.ts';
+import { rankForEnergy, truncatedSvdAsync, type MatrixProducts } from '../linalg/index.ts';
 import { dequantizeF16, quantizeF16 } from '../quant/index.ts';
 import type { Merger } from '../merge/index.ts';
 import type { TensorInput } from '../safetensors/index.ts';
@@ -36,6 +36,8 @@ export interface TwinSettings {
   /** null: the shared model only (a static merge). */
   readonly policy: RankPolicy | null;
   readonly svdSeed: number;
+  /** An engine for the randomized SVD's big products (pack: onnxruntime's MatMul); float64 loops without. */
+  readonly products?: MatrixProducts;
   /**
    * Build D = theta_s - theta_0: per matrix the smallest rank keeping `energy`, at most `maxRank`,
    * stored dense instead where those factors would hold as many numbers as the matrix; at `dtype`
@@ -90,7 +92,7 @@ export async function buildTwin(src: TwinSource, settings: TwinSettings, hooks: 
         // E_t = theta_t - dequant(theta_s), in place in the freshly read theta_t.
         const E = await src.readExpert(t, w.name);
         for (let i = 0; i < E.length; i++) E[i] = E[i]! - deq[i]!;
-        factored[t]!.set(w.name, w.shape.length === 1 ? { kind: 'delta', delta: E } : factorResidual(E, w.shape[0]!, w.shape[1]!, policy, seed));
+        factored[t]!.set(w.name, w.shape.length === 1 ? { kind: 'delta', delta: E } : await factorResidual(E, w.shape[0]!, w.shape[1]!, policy, seed, settings.products));
       }
     }
     if (settings.baseDelta) {
@@ -104,7 +106,7 @@ export async function buildTwin(src: TwinSource, settings: TwinSettings, hooks: 
         const total = D.reduce((s, v) => s + v * v, 0);
         // Factors of rank r hold r (rows + cols) numbers: from `denseAt` on, the dense matrix is no larger and exact.
         const denseAt = Math.ceil((rows * cols) / (rows + cols));
-        const f = total > 0 ? truncatedSvd(D, rows, cols, Math.min(maxRank, denseAt - 1), { seed }) : undefined;
+        const f = total > 0 ? await truncatedSvdAsync(D, rows, cols, Math.min(maxRank, denseAt - 1), { seed }, settings.products) : undefined;
         let r = f ? Math.max(1, rankForEnergy(f.singularValues, energy, total)) : 0;
         let kept = 0;
         for (let k = 0; k < r; k++) kept += f!.singularValues[k]! ** 2;

@@ -4,6 +4,7 @@
 // checkpoint dropped into the page (in the worker); `twinmerge extract` runs it in Node. Tensor by
 // tensor: one checkpoint tensor and one shared tensor are held at a time, besides the kept factors.
 import type { Manifest } from '../bundle/manifest.ts';
+import type { MatrixProducts } from '../linalg/index.ts';
 import { factorResidual, finalRanks, finishExpert, type BuiltExpert, type Factored } from './factor.ts';
 import { policyFromConfig, type RankPolicy } from './rankPolicy.ts';
 import type { ExclusiveDtype, TwinWeight } from './shared.ts';
@@ -12,6 +13,8 @@ export interface ExtractSettings {
   readonly policy: RankPolicy;
   readonly svdSeed: number;
   readonly exclusiveDtype: ExclusiveDtype;
+  /** An engine for the randomized SVD's products (`twinmerge extract`: onnxruntime); float64 loops without. */
+  readonly products?: MatrixProducts;
 }
 
 /**
@@ -69,7 +72,7 @@ export async function extractExpert(id: string, src: ExtractSource, settings: Ex
     if (bad >= 0) throw new ExtractError(w.name, 'non_finite', `${w.name} holds ${E[bad]} at index ${bad}`);
     const shared = await src.readShared(w.name);
     for (let k = 0; k < numel; k++) E[k] = E[k]! - shared[k]!;
-    factored.set(w.name, w.shape.length === 1 ? { kind: 'delta', delta: E } : factorResidual(E, w.shape[0]!, w.shape[1]!, settings.policy, settings.svdSeed));
+    factored.set(w.name, w.shape.length === 1 ? { kind: 'delta', delta: E } : await factorResidual(E, w.shape[0]!, w.shape[1]!, settings.policy, settings.svdSeed, settings.products));
     hooks.onWeight?.(i + 1, total, w);
   }
   return finishExpert(id, src.weights, factored, finalRanks(settings.policy, src.weights, factored, settings.exclusiveDtype), settings.exclusiveDtype);

@@ -4,7 +4,7 @@
 // as the app reads it back. buildTwin (pack, eval) and extractExpert (a checkpoint dropped into the
 // app, `twinmerge extract`) both go through here, so their modules agree.
 import { f32ToF16Array } from '../dtype/index.ts';
-import { rankForEnergy, singularValues, truncatedSvd } from '../linalg/index.ts';
+import { rankForEnergy, singularValues, truncatedSvdAsync, type MatrixProducts } from '../linalg/index.ts';
 import { dequantizeF16, quantizeF16 } from '../quant/index.ts';
 import { planSafetensors, type TensorInput } from '../safetensors/index.ts';
 import type { ExclusiveEntry, ExclusiveModule } from './module.ts';
@@ -36,9 +36,12 @@ export function truncateFactors(f: { rows: number; cols: number; rank: number; A
   return { A: f.A.slice(0, r * f.cols), B };
 }
 
-/** E [rows, cols] factored at the policy's SVD rank (fixed: final; budget: cut per expert later); energy cuts it to its rank. */
-export function factorResidual(E: Float32Array, rows: number, cols: number, policy: RankPolicy, seed: number): Factored {
-  const svd = truncatedSvd(E, rows, cols, svdRankFor(policy, rows, cols), { seed });
+/**
+ * E [rows, cols] factored at the policy's SVD rank (fixed: final; budget: cut per expert later); energy
+ * cuts it to its rank. `products`: an engine for the randomized SVD's big products (pack: onnxruntime).
+ */
+export async function factorResidual(E: Float32Array, rows: number, cols: number, policy: RankPolicy, seed: number, products?: MatrixProducts): Promise<Factored> {
+  const svd = await truncatedSvdAsync(E, rows, cols, svdRankFor(policy, rows, cols), { seed }, products);
   let f: Factored = { kind: 'lowrank', rows, cols, rank: svd.rank, A: svd.A, B: svd.B, sigma: svd.singularValues };
   if (policy.kind === 'energy') {
     // The energy share is of ALL of E's sigma^2, not only of the computed prefix.
