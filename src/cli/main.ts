@@ -17,6 +17,10 @@ const commands: Record<string, Command> = {
     describe: 'extract --bundle dir --checkpoint dir --out file: a fine-tuned checkpoint → its exclusive module for a built bundle (as the app does on a drop)',
     run: async (a) => (await import('./extract.ts')).extractMain(a),
   },
+  synth: {
+    describe: 'synth --shape smollm2-135m|smollm2-360m|qwen2.5-0.5b [--layers N]: random checkpoints at a real shape (bf16 shards, 4 experts, a LoRA) + pack.yaml',
+    run: async (a) => (await import('./synth/main.ts')).synthMain(a),
+  },
   export: {
     describe: 'export <checkpoint-dir> <out-dir>: transformers.js folder with onnx/model.onnx',
     run: async (a) => (await import('./export.ts')).exportMain(a),

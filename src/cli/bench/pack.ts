@@ -1,17 +1,14 @@
 // Pack benchmark: time and peak RSS of `twinmerge pack` in a child process, for the zoo and for
-// random-weight experts of SmolLM2-135M's shape (fewer layers, said so), with 2 and 4 experts.
+// `twinmerge synth`'s SmolLM2-135M-shaped checkpoints (whole model by default), with 2 and 4 experts.
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { mulberry32 } from '../../core/tensor/random.ts';
-import { parseModelConfig, specToHFConfig } from '../../model/config.ts';
+import { parseModelConfig } from '../../model/config.ts';
 import { expectedTensors } from '../../model/llama.ts';
-import { randomTensor } from '../../model/random.ts';
-import { createSafetensorsWriter } from '../../node/streamWriter.ts';
-import { SMOLLM2_135M_CONFIG } from './shapes.ts';
+import { cachedSynth, synthesize, SYNTH_CACHE } from '../synth/synth.ts';
 
 export interface PackBenchRow {
   label: string;
@@ -72,42 +69,6 @@ async function zooConfig(dir: string, out: string): Promise<{ path: string; sour
   return { skip: 'no zoo: neither models/pack.yaml nor models/experts/* (or the recipe smoke zoo) with data' };
 }
 
-/** Writes a random base and `experts` experts (base + small random deltas) of SmolLM2-135M's shape with `layers` layers. */
-export async function writeRandomZoo(dir: string, layers: number, experts: number, tokenizerDir: string): Promise<{ params: number }> {
-  const config = { ...SMOLLM2_135M_CONFIG, num_hidden_layers: layers };
-  const spec = parseModelConfig(config);
-  const tensors = expectedTensors(spec).filter((w) => !(spec.tieWordEmbeddings && w.name === 'lm_head.weight'));
-  const params = tensors.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
-  const write = async (sub: string, seed: number, deltaScale: number) => {
-    const d = join(dir, sub);
-    await mkdir(d, { recursive: true });
-    await writeFile(join(d, 'config.json'), JSON.stringify({ ...specToHFConfig(spec), bos_token_id: 256, eos_token_id: 258 }));
-    await writeFile(join(d, 'generation_config.json'), JSON.stringify({ eos_token_id: 258 }));
-    for (const f of ['tokenizer.json', 'tokenizer_config.json']) await copyFile(join(tokenizerDir, f), join(d, f));
-    const w = await createSafetensorsWriter(join(d, 'model.safetensors'), tensors.map((t) => ({ name: t.name, dtype: 'F32', shape: t.shape })));
-    const baseRand = mulberry32(1);
-    const rand = mulberry32(seed);
-    for (const t of tensors) {
-      const v = randomTensor(t, baseRand); // same base values in every checkpoint
-      if (deltaScale > 0) for (let i = 0; i < v.length; i++) v[i] = v[i]! + deltaScale * (rand() - 0.5) * Math.abs(v[i]! || 1);
-      await w.write(t.name, v);
-    }
-    await w.close();
-  };
-  await write('base', 0, 0);
-  for (let t = 0; t < experts; t++) {
-    await write(`experts/e${t}`, 100 + t, 0.05);
-    const data = join(dir, 'data', `e${t}`);
-    await mkdir(data, { recursive: true });
-    const lines = (n: number, off: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ prompt: `task ${t} example ${off + i}: ${'abcdefgh'.slice(0, 1 + ((i + t) % 8))}`, answer: 'x' })).join('\n');
-    await writeFile(join(data, 'train.jsonl'), lines(8, 0));
-    await writeFile(join(data, 'val.jsonl'), lines(4, 100));
-    await writeFile(join(data, 'test.jsonl'), lines(4, 200));
-    await writeFile(join(data, 'examples.json'), JSON.stringify({ prompts: [`task ${t} example`], name: `random ${t}` }));
-  }
-  return { params };
-}
-
 export async function benchPack(o: { bigLayers: number; tokenizerDir: string; log: (s: string) => void; skipZoo?: boolean }): Promise<{ rows: PackBenchRow[]; notes: string[] }> {
   const rows: PackBenchRow[] = [];
   const notes: string[] = [];
@@ -132,28 +93,29 @@ export async function benchPack(o: { bigLayers: number; tokenizerDir: string; lo
         }
       }
     }
-    o.log(`pack: writing random SmolLM2-135M-shaped checkpoints (${o.bigLayers} layers, base + 4 experts)`);
-    const rz = join(dir, 'random');
-    const { params } = await writeRandomZoo(rz, o.bigLayers, 4, o.tokenizerDir);
+    // twinmerge synth's SmolLM2-135M-shaped checkpoints (bf16 shards, realistic deltas), cached between runs.
+    const synthOpts = { shape: 'smollm2-135m' as const, out: join(SYNTH_CACHE, o.bigLayers >= 30 ? 'smollm2-135m' : `smollm2-135m-${o.bigLayers}l`), tokenizerDir: o.tokenizerDir, ...(o.bigLayers < 30 ? { layers: o.bigLayers } : {}) };
+    let synth = await cachedSynth(synthOpts);
+    if (!synth) {
+      o.log(`pack: twinmerge synth, SmolLM2-135M shape (${o.bigLayers} layers, base + 4 experts, bf16 shards)`);
+      synth = await synthesize(synthOpts);
+    }
+    const rz = resolve(synthOpts.out);
     for (const n of [2, 4]) {
       const cfg = {
+        ...((await import('yaml')).parse(await readFile(join(rz, 'pack.yaml'), 'utf8')) as Record<string, unknown>),
         base: join(rz, 'base'),
         experts: Array.from({ length: n }, (_, t) => {
           const d = join(rz, 'data', `e${t}`);
           return { id: `e${t}`, path: join(rz, 'experts', `e${t}`), examples: join(d, 'examples.json'), train: join(d, 'train.jsonl'), val: join(d, 'val.jsonl'), test: join(d, 'test.jsonl') };
         }),
-        merge: { method: 'task_arithmetic', params: { lambda: 0.3 } },
-        exclusive: { rank: { fixed: 16 }, dtype: 'f16' },
-        shared: { dtype: 'f16' },
-        router: { hidden: [16], trainPerExpert: 8, valPerExpert: 4, testPerExpert: 4 },
-        includeFullWeights: false,
         output: join(dir, `random-bundle-${n}`),
       };
       const path = join(dir, `random-${n}.yaml`);
       await writeFile(path, stringify(cfg));
-      o.log(`pack: SmolLM2-135M shape, ${o.bigLayers} layers, ${n} experts`);
+      o.log(`pack: SmolLM2-135M shape, ${synth.layers} layers, ${n} experts`);
       const r = await runChild(path, dir);
-      rows.push({ label: `SmolLM2-135M shape, ${o.bigLayers} of 30 layers (random)`, experts: n, layers: o.bigLayers, params, ...r, rssMinusOutputBytes: r.maxRssBytes - r.bundleBytes });
+      rows.push({ label: `SmolLM2-135M shape, ${synth.layers} of 30 layers (twinmerge synth, bf16 shards)`, experts: n, layers: synth.layers, params: synth.params, ...r, rssMinusOutputBytes: r.maxRssBytes - r.bundleBytes });
       await rm(cfg.output, { recursive: true, force: true });
     }
   } finally {
