@@ -8,6 +8,7 @@ import { calibrateConfidence, evaluateRouter, routerToTensors, trainRouter, type
 import { encodeSafetensors, type TensorInput } from '../../core/safetensors/index.ts';
 import type { ModelSpec } from '../../model/config.ts';
 import type { DecoderGraph } from '../../model/onnx/decoder.ts';
+import { availableParallelism } from 'node:os';
 import { createNodeEngine, loadNodeOrt } from '../../runtime/node/session.ts';
 import { loadTokenizerDir } from '../../runtime/node/tokenizer.ts';
 import { routerFeatures } from '../../runtime/routerFeatures.ts';
@@ -43,6 +44,9 @@ function pick<T>(list: readonly T[], n: number): T[] {
   return Array.from({ length: n }, (_, i) => list[Math.floor((i * list.length) / n)]!);
 }
 
+/** Float32 weights up to which pack computes router features on onnxruntime-web's wasm (see trainBundleRouter). */
+export const WASM_FEATURES_MAX_BYTES = 256 * 2 ** 20;
+
 export interface RouterJob {
   split: 'train' | 'val' | 'test';
   label: number;
@@ -68,8 +72,14 @@ export function routerTrainOptions(config: Pick<PackConfig, 'experts' | 'router'
 
 export async function trainBundleRouter(a: Args): Promise<{ manifest: Manifest['router']; report: RouterReport }> {
   const { config, spec, graph } = a;
-  const ort = await loadNodeOrt('wasm');
-  const engine = await createNodeEngine(spec, graph, { backend: 'wasm' });
+  // onnxruntime-web's wasm, as the app's WASM path computes features; above WASM_FEATURES_MAX_BYTES of
+  // float32 weights the native CPU EP, which reads the feeds in place instead of copying the whole
+  // model into the wasm heap (a second copy: pack at real sizes would not stay in bounded memory, and
+  // a 1B model does not fit wasm32's 4 GB at all).
+  const weightBytes = graph.io.weightInputs.reduce((s, w) => s + 4 * w.graphShape.reduce((x, y) => x * y, 1), 0);
+  const backend = weightBytes <= WASM_FEATURES_MAX_BYTES ? 'wasm' : 'cpu';
+  const ort = await loadNodeOrt(backend);
+  const engine = await createNodeEngine(spec, graph, { backend, threads: backend === 'cpu' ? availableParallelism() : 1 });
   engine.setWeights(await cpuWeightFeeds(ort, graph.io, (n) => a.sharedWeights(n)));
   const tokenizer = await loadTokenizerDir(a.tokenizerDir);
   const rc = config.router;
@@ -80,7 +90,7 @@ export async function trainBundleRouter(a: Args): Promise<{ manifest: Manifest['
   };
   const jobs = await routerJobs(config);
   const t0 = Date.now();
-  const bar = new Progress('router features', jobs.length);
+  const bar = new Progress(`router features (${backend})`, jobs.length);
   for (const j of jobs) {
     sets[j.split].features.push(await routerFeatures(engine, tokenizer, j.prompt));
     sets[j.split].labels.push(j.label);
