@@ -42,3 +42,18 @@ test('the layout holds at phone width', async ({ page }, testInfo) => {
   await page.getByRole('button', { name: 'Close the experts panel' }).click();
   await expect(panel).toBeHidden();
 });
+
+test('a bundle URL that is missing, or whose manifest is absurd, gets a clear message before any download', async ({ page }, testInfo) => {
+  const bundleRequests: string[] = [];
+  page.on('request', (r) => /\/(no-such-bundle|hostile-bundle)\//.test(r.url()) && bundleRequests.push(new URL(r.url()).pathname.split('/').pop()!));
+  await page.goto('/?bundle=/no-such-bundle');
+  // A static host answers 404 (the message says HTTP 404); Vite's dev server answers with its index.html.
+  await expect(page.getByTestId('load-error')).toContainText(/there is no bundle at .*no-such-bundle|manifest\.json: HTTP 404/);
+  await page.screenshot({ path: testInfo.outputPath('bundle-url-404.png') });
+  // e2e/fixtures/hostile-bundle holds only a manifest claiming hidden_size 10,000,000.
+  bundleRequests.length = 0;
+  await page.goto('/?bundle=/e2e/fixtures/hostile-bundle');
+  await expect(page.getByTestId('load-error')).toContainText('hidden_size 10000000 is beyond anything this app runs');
+  expect(bundleRequests.every((f) => f === 'manifest.json')).toBe(true);
+  await page.screenshot({ path: testInfo.outputPath('bundle-url-hostile.png') });
+});

@@ -37,9 +37,11 @@ function manifest(overrides: (m: Record<string, unknown>) => void = () => {}) {
 let server: Server;
 let base = '';
 let manifestText = manifest();
+const requested: string[] = [];
 beforeAll(async () => {
   server = createServer((req, res) => {
     const path = decodeURIComponent((req.url ?? '').replace(/^\/bundle\//, ''));
+    requested.push(path);
     if (path === 'manifest.json') return void res.end(manifestText);
     const b = files.get(path);
     if (!b) return void res.writeHead(404).end();
@@ -81,8 +83,29 @@ describe('loadBundle', () => {
     const err = await loadBundle(base).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BundleLoadError);
     expect(String(err)).toMatch(/missing\.bin: HTTP 404/);
+    manifestText = '<!doctype html><html></html>';
+    await expect(loadBundle(base)).rejects.toThrow(/there is no bundle at .*: the server answered with a web page/);
     manifestText = '{"format": "twinmerge-bundle", "version": 1}';
     await expect(loadBundle(base)).rejects.toMatchObject({ code: 'MANIFEST', file: 'manifest.json' });
+  });
+
+  it('refuses a hostile manifest before downloading anything: absurd shapes, counts, sizes, an unknown architecture', async () => {
+    const cases: [string, (m: Record<string, unknown>) => void, RegExp][] = [
+      ['absurd hidden size', (m) => (((m.architecture as Record<string, unknown>).hidden_size = 10_000_000), ((m.router as { feature: { size: number } }).feature.size = 10_000_000)), /hidden_size 10000000 is beyond/],
+      ['absurd layer count', (m) => ((m.architecture as Record<string, unknown>).num_hidden_layers = 1_000_000), /num_hidden_layers 1000000 is beyond/],
+      ['a file too large for one array', (m) => ((m.files as { path: string; bytes: number }[]).find((f) => f.path === 'router.safetensors')!.bytes = 1e13), /router\.safetensors is said to be 10000000000000 bytes/],
+      ['shared weights too small for the model', (m) => ((m.architecture as Record<string, unknown>).vocab_size = 200_000), /shared\.safetensors is said to be \d+ bytes, but \d+ f32 parameters need/],
+      ['an architecture we do not run', (m) => ((m.architecture as Record<string, unknown>).model_type = 'gpt2'), /not one this app runs/],
+    ];
+    for (const [label, edit, message] of cases) {
+      manifestText = manifest(edit);
+      requested.length = 0;
+      const err = await loadBundle(base).catch((e: unknown) => e);
+      expect(err, label).toBeInstanceOf(BundleLoadError);
+      expect((err as BundleLoadError).code, label).toBe('MANIFEST');
+      expect(String(err), label).toMatch(message);
+      expect(requested, label).toEqual(['manifest.json']);
+    }
   });
 
   it('can be cancelled', async () => {

@@ -1,6 +1,7 @@
 // Fetches a bundle (manifest + files) with progress by stage and bytes, and checks every file's size
 // and sha256 against the manifest before anything uses it.
 import { parseManifest, type FileEntry, type Manifest } from '../core/bundle/manifest.ts';
+import { planBundle, type BundlePlan } from './bundlePlan.ts';
 
 export type LoadStage = 'manifest' | 'download' | 'verify' | 'done';
 
@@ -27,6 +28,8 @@ export interface LoadedBundle {
   baseUrl: string;
   manifest: Manifest;
   files: Map<string, Uint8Array<ArrayBuffer>>;
+  /** What the manifest says the bundle costs (checked before the first download). */
+  plan: BundlePlan;
 }
 
 export interface LoadOptions {
@@ -90,12 +93,22 @@ export async function loadBundle(baseUrl: string, options: LoadOptions = {}): Pr
   report({ stage: 'manifest', file: 'manifest.json', loadedBytes: 0, totalBytes: 0 });
   const manifestRes = await get(join(baseUrl, 'manifest.json'), 'manifest.json', fetchFn, options.signal);
   let manifest: Manifest;
+  const text = await manifestRes.text();
+  // A single-page host answers every unknown path with its index.html: that is a wrong URL, not a broken bundle.
+  if (/^\s*</.test(text)) throw new BundleLoadError('MANIFEST', 'manifest.json', `there is no bundle at ${baseUrl}: the server answered with a web page instead of manifest.json (check the URL)`);
   try {
-    manifest = parseManifest(await manifestRes.text(), `${baseUrl}/manifest.json`);
+    manifest = parseManifest(text, `${baseUrl}/manifest.json`);
   } catch (e) {
     throw new BundleLoadError('MANIFEST', 'manifest.json', e instanceof Error ? e.message : String(e));
   }
   const only = options.only;
+  // Nothing is downloaded or allocated for a manifest whose model or sizes are absurd.
+  let plan: BundlePlan;
+  try {
+    plan = planBundle(manifest, only ? (f) => only(f, manifest) : undefined);
+  } catch (e) {
+    throw new BundleLoadError('MANIFEST', 'manifest.json', e instanceof Error ? e.message : String(e));
+  }
   const entries = only ? manifest.files.filter((f) => only(f, manifest)) : manifest.files;
   const totalBytes = entries.reduce((s, f) => s + f.bytes, 0);
   let loadedBytes = 0;
@@ -121,5 +134,5 @@ export async function loadBundle(baseUrl: string, options: LoadOptions = {}): Pr
     files.set(entry.path, data);
   }
   report({ stage: 'done', loadedBytes, totalBytes });
-  return { baseUrl, manifest, files };
+  return { baseUrl, manifest, files, plan };
 }

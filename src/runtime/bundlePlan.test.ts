@@ -1,0 +1,34 @@
+// The plan of the shipped demo bundle and of twinmerge synth's real shapes, from their manifests alone.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseManifest } from '../core/bundle/manifest.ts';
+import { KNOWN_SHAPES } from '../model/knownConfigs.ts';
+import { planBundle } from './bundlePlan.ts';
+import { neededAtLoad } from './twin/session.ts';
+
+const demo = parseManifest(readFileSync('models/bundle/manifest.json', 'utf8'));
+
+describe('planBundle', () => {
+  it('the demo bundle: parameters, bytes to load, memory', () => {
+    const p = planBundle(demo, (f) => neededAtLoad(f, demo));
+    const a = demo.architecture;
+    expect(p.spec.hiddenSize).toBe(a.hidden_size);
+    expect(p.totalBytes).toBe(demo.files.reduce((s, f) => s + f.bytes, 0));
+    expect(p.loadBytes).toBeLessThan(p.totalBytes); // full weights and the base delta are fetched later
+    expect(p.memory.shared).toBe(demo.files.find((f) => f.path === demo.shared.file)!.bytes);
+    expect(p.memory.composed).toBe(p.parameters * 4);
+    expect(p.memory.kvPerToken).toBe(a.num_hidden_layers * 2 * a.num_key_value_heads * (a.hidden_size / a.num_attention_heads) * 4);
+  });
+
+  it('real shapes: SmolLM2-135M and Qwen2.5-0.5B parameters as the real models; the largest weight is the embedding', () => {
+    const at = (arch: Record<string, unknown>, sharedBytes: number) =>
+      planBundle({ ...demo, architecture: arch as typeof demo.architecture, router: { ...demo.router, feature: { ...demo.router.feature, size: arch.hidden_size as number } }, files: demo.files.map((f) => (f.path === demo.shared.file ? { ...f, bytes: sharedBytes } : f)) });
+    const smol = at({ ...KNOWN_SHAPES['smollm2-135m'] }, 134_515_008 * 2 + 30_000);
+    expect(smol.parameters).toBe(134_515_008);
+    expect(smol.largestWeightBytes).toBe(49152 * 576 * 4);
+    expect(smol.memory.kvPerToken).toBe(30 * 2 * 3 * 64 * 4);
+    const qwen = at({ ...KNOWN_SHAPES['qwen2.5-0.5b'] }, 494_032_768 * 2 + 60_000);
+    expect(qwen.parameters).toBe(494_032_768);
+    expect(qwen.largestWeightBytes).toBe(151936 * 896 * 4);
+  });
+});

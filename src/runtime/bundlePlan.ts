@@ -1,0 +1,91 @@
+// What a bundle will cost, from its manifest alone, before any file is downloaded: the model it
+// describes (an architecture we run, sizes within sane limits), the bytes a load fetches, and the
+// memory a session holds. A hostile or broken manifest (absurd shapes or counts, files too large
+// for one array, a shared-weights file whose size cannot hold the model it claims) is refused here,
+// so the loader never allocates or downloads for it (issue 12, "Bad input and safety").
+import type { Manifest } from '../core/bundle/manifest.ts';
+import { parseModelConfig, type ModelSpec } from '../model/config.ts';
+import { expectedTensors } from '../model/llama.ts';
+
+/** Limits no model this app can run comes near; past them a manifest is refused as absurd. */
+export const PLAN_LIMITS = {
+  hiddenSize: 16384,
+  intermediateSize: 131072,
+  numLayers: 256,
+  vocabSize: 1 << 22,
+  parameters: 20e9,
+  files: 4096,
+  /** One file is read into one array. */
+  fileBytes: 4 * 2 ** 30,
+  totalBytes: 64 * 2 ** 30,
+} as const;
+
+export class BundlePlanError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('; '));
+    this.name = 'BundlePlanError';
+  }
+}
+
+export interface BundlePlan {
+  readonly spec: ModelSpec;
+  /** Mergeable weights' elements (tied heads counted once). */
+  readonly parameters: number;
+  /** Every file of the bundle, and the ones a load fetches (`needed`). */
+  readonly totalBytes: number;
+  readonly loadBytes: number;
+  /** The largest weight as composed (float32): one GPU buffer must hold it. */
+  readonly largestWeightBytes: number;
+  /** A session's memory: shared weights as stored, expert files, composed float32 weights, KV cache per token. */
+  readonly memory: { readonly shared: number; readonly experts: number; readonly composed: number; readonly kvPerToken: number };
+}
+
+const SHARED_BYTES_PER_ELEMENT = { f32: 4, f16: 2, int8: 1 } as const;
+const SLACK = 64 * 2 ** 20; // headers, 1-D weights kept in f32, int8 row scales
+
+export function planBundle(m: Manifest, needed: (f: Manifest['files'][number]) => boolean = () => true): BundlePlan {
+  const problems: string[] = [];
+  const a = m.architecture;
+  const over = (what: string, v: number, max: number) => v > max && problems.push(`${what} ${v} is beyond anything this app runs (at most ${max})`);
+  over('hidden_size', a.hidden_size, PLAN_LIMITS.hiddenSize);
+  over('intermediate_size', a.intermediate_size, PLAN_LIMITS.intermediateSize);
+  over('num_hidden_layers', a.num_hidden_layers, PLAN_LIMITS.numLayers);
+  over('vocab_size', a.vocab_size, PLAN_LIMITS.vocabSize);
+  over('the number of files', m.files.length, PLAN_LIMITS.files);
+  for (const f of m.files) if (f.bytes > PLAN_LIMITS.fileBytes) problems.push(`${f.path} is said to be ${f.bytes} bytes: more than one file can be (${PLAN_LIMITS.fileBytes})`);
+  const totalBytes = m.files.reduce((s, f) => s + f.bytes, 0);
+  over('the bundle\'s total bytes', totalBytes, PLAN_LIMITS.totalBytes);
+  if (problems.length) throw new BundlePlanError(problems);
+
+  let spec: ModelSpec;
+  try {
+    spec = parseModelConfig(a);
+  } catch (e) {
+    throw new BundlePlanError([`the architecture is not one this app runs: ${e instanceof Error ? e.message : String(e)}`]);
+  }
+  const weights = expectedTensors(spec).filter((w) => !(spec.tieWordEmbeddings && w.name === 'lm_head.weight'));
+  const numel = (s: readonly number[]) => s.reduce((x, y) => x * y, 1);
+  const parameters = weights.reduce((s, w) => s + numel(w.shape), 0);
+  over('the parameter count', parameters, PLAN_LIMITS.parameters);
+
+  const bytesOf = (path: string) => m.files.find((f) => f.path === path)?.bytes ?? 0;
+  const shared = bytesOf(m.shared.file);
+  const least = parameters * SHARED_BYTES_PER_ELEMENT[m.shared.dtype];
+  if (shared < least || shared > parameters * 4 + SLACK)
+    problems.push(`${m.shared.file} is said to be ${shared} bytes, but ${parameters} ${m.shared.dtype} parameters need ${least} to ${parameters * 4 + SLACK}`);
+  if (problems.length) throw new BundlePlanError(problems);
+
+  return {
+    spec,
+    parameters,
+    totalBytes,
+    loadBytes: m.files.filter(needed).reduce((s, f) => s + f.bytes, 0),
+    largestWeightBytes: Math.max(...weights.map((w) => numel(w.shape) * 4)),
+    memory: {
+      shared,
+      experts: m.experts.reduce((s, e) => s + bytesOf(e.file), 0),
+      composed: parameters * 4,
+      kvPerToken: spec.numLayers * 2 * spec.numKvHeads * spec.headDim * 4,
+    },
+  };
+}
