@@ -57,3 +57,25 @@ test('a bundle URL that is missing, or whose manifest is absurd, gets a clear me
   expect(bundleRequests.every((f) => f === 'manifest.json')).toBe(true);
   await page.screenshot({ path: testInfo.outputPath('bundle-url-hostile.png') });
 });
+
+test('a Qwen2.5-0.5B-shaped bundle is measured against the device before any download: too big for this adapter, or it proceeds', async ({ page }, testInfo) => {
+  const fetched: string[] = [];
+  page.on('request', (r) => r.url().includes('/qwen-shaped-bundle/') && fetched.push(new URL(r.url()).pathname.split('/').pop()!));
+  await page.goto('/?bundle=/e2e/fixtures/qwen-shaped-bundle');
+  const limits = await page.evaluate(async () => {
+    const a = await (navigator as unknown as { gpu: { requestAdapter(): Promise<{ limits: { maxBufferSize: number; maxStorageBufferBindingSize: number }; features: Set<string> } | null> } }).gpu.requestAdapter();
+    return a ? { max: Math.min(a.limits.maxBufferSize, a.limits.maxStorageBufferBindingSize), f16: a.features.has('shader-f16') } : null;
+  });
+  const embedBytes = 151936 * 896 * (limits?.f16 ? 2 : 4);
+  const error = page.getByTestId('load-error');
+  if (limits && embedBytes > limits.max) {
+    await expect(error).toContainText(`This model does not fit this GPU: its largest weight (model.embed_tokens.weight, ${(embedBytes / 2 ** 20).toFixed(1)} MiB composed)`);
+    expect(fetched.every((f) => f === 'manifest.json')).toBe(true);
+  } else {
+    // It fits the adapter (SwiftShader allows buffers of 2 GiB and more): the load goes on to the first
+    // file, which this fixture does not have (a host's 404, or Vite's index.html of the wrong size).
+    await expect(error).toContainText(/HTTP 404|is larger than the \d+ bytes the manifest says|is \d+ bytes, the manifest says/);
+  }
+  await page.screenshot({ path: testInfo.outputPath('bundle-does-not-fit.png') });
+  testInfo.annotations.push({ type: 'adapter limit', description: JSON.stringify(limits) });
+});

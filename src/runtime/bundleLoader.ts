@@ -15,7 +15,7 @@ export interface LoadProgress {
 
 export class BundleLoadError extends Error {
   constructor(
-    readonly code: 'HTTP' | 'NETWORK' | 'SIZE' | 'CHECKSUM' | 'MANIFEST' | 'ABORTED',
+    readonly code: 'HTTP' | 'NETWORK' | 'SIZE' | 'CHECKSUM' | 'MANIFEST' | 'FIT' | 'ABORTED',
     readonly file: string,
     message: string,
   ) {
@@ -38,6 +38,8 @@ export interface LoadOptions {
   /** Only these files (default: all in the manifest). */
   only?: (entry: FileEntry, manifest: Manifest) => boolean;
   fetch?: typeof fetch;
+  /** Why the planned bundle cannot run here (e.g. deviceFitProblem), or null: asked before any download. */
+  fits?: (plan: BundlePlan) => string | null;
 }
 
 function join(base: string, path: string): string {
@@ -109,6 +111,8 @@ export async function loadBundle(baseUrl: string, options: LoadOptions = {}): Pr
   } catch (e) {
     throw new BundleLoadError('MANIFEST', 'manifest.json', e instanceof Error ? e.message : String(e));
   }
+  const misfit = options.fits?.(plan);
+  if (misfit) throw new BundleLoadError('FIT', 'manifest.json', misfit);
   const entries = only ? manifest.files.filter((f) => only(f, manifest)) : manifest.files;
   const totalBytes = entries.reduce((s, f) => s + f.bytes, 0);
   let loadedBytes = 0;

@@ -35,7 +35,7 @@ export interface BundlePlan {
   readonly totalBytes: number;
   readonly loadBytes: number;
   /** The largest weight as composed (float32): one GPU buffer must hold it. */
-  readonly largestWeightBytes: number;
+  readonly largestWeight: { readonly name: string; readonly bytes: number };
   /** A session's memory: shared weights as stored, expert files, composed float32 weights, KV cache per token. */
   readonly memory: { readonly shared: number; readonly experts: number; readonly composed: number; readonly kvPerToken: number };
 }
@@ -80,7 +80,7 @@ export function planBundle(m: Manifest, needed: (f: Manifest['files'][number]) =
     parameters,
     totalBytes,
     loadBytes: m.files.filter(needed).reduce((s, f) => s + f.bytes, 0),
-    largestWeightBytes: Math.max(...weights.map((w) => numel(w.shape) * 4)),
+    largestWeight: weights.map((w) => ({ name: w.name, bytes: numel(w.shape) * 4 })).reduce((a, b) => (b.bytes > a.bytes ? b : a)),
     memory: {
       shared,
       experts: m.experts.reduce((s, e) => s + bytesOf(e.file), 0),
@@ -88,4 +88,27 @@ export function planBundle(m: Manifest, needed: (f: Manifest['files'][number]) =
       kvPerToken: spec.numLayers * 2 * spec.numKvHeads * spec.headDim * 4,
     },
   };
+}
+
+/** What the device offers: a WebGPU adapter's buffer limits and the composed weights' element size, or WebAssembly. */
+export type DeviceLimits = { readonly kind: 'webgpu'; readonly maxBufferSize: number; readonly maxStorageBufferBindingSize: number; readonly composedBytesPerElement: 2 | 4 } | { readonly kind: 'wasm' };
+
+/** wasm32 addresses 4 GiB; onnxruntime-web copies every weight input into it on each run, beside its own buffers. */
+export const WASM_COMPOSED_MAX_BYTES = 3 * 2 ** 30;
+
+const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+
+/** Why this bundle cannot run on this device, in words with the numbers, or null when it fits. */
+export function deviceFitProblem(plan: BundlePlan, device: DeviceLimits): string | null {
+  if (device.kind === 'webgpu') {
+    const bytes = (plan.largestWeight.bytes / 4) * device.composedBytesPerElement;
+    const limit = Math.min(device.maxBufferSize, device.maxStorageBufferBindingSize);
+    return bytes > limit
+      ? `This model does not fit this GPU: its largest weight (${plan.largestWeight.name}, ${mib(bytes)} composed) is larger than the biggest buffer the GPU adapter allows (${mib(limit)}). Try the WASM backend (?backend=wasm) or a smaller model.`
+      : null;
+  }
+  const bytes = plan.memory.composed;
+  return bytes > WASM_COMPOSED_MAX_BYTES
+    ? `This model does not fit WebAssembly's memory: its composed weights need ${mib(bytes)}, more than the ${mib(WASM_COMPOSED_MAX_BYTES)} a page can use there. A GPU with WebGPU, or a smaller model, is needed.`
+    : null;
 }

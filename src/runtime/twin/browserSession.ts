@@ -4,6 +4,7 @@
 import { probeBackend, type BackendInfo, type BackendPreference } from '../backendProbe.ts';
 import { createBrowserEngine, createWebGpuDevice } from '../browser.ts';
 import { loadBundle } from '../bundleLoader.ts';
+import { deviceFitProblem, type DeviceLimits } from '../bundlePlan.ts';
 import { CpuComposer } from '../composer/cpuComposer.ts';
 import { GpuComposer } from '../composer/gpuComposer.ts';
 import { trackBuffers } from '../gpuBufferTracker.ts';
@@ -16,7 +17,10 @@ import { neededAtLoad, SessionError, TwinSession, type SessionProgress } from '.
 export async function openBrowserSession(url: string, preference: BackendPreference, onProgress: (p: SessionProgress) => void, opts: { wasmPaths?: string; withBaseDelta?: boolean } = {}): Promise<TwinSession> {
   const probed = await probeBackend(preference);
   // Full fine-tuned weights are fetched on demand (compare view), not at load.
-  const bundle = await loadBundle(url, { onProgress, only: (f, m) => neededAtLoad(f, m) || (!!opts.withBaseDelta && f.path === m.shared.baseDelta?.file) });
+  // Before any download: does the model fit this adapter's buffers (composed f16 where it has shader-f16), or wasm's memory?
+  const limits: DeviceLimits =
+    probed.kind === 'webgpu' ? { kind: 'webgpu', maxBufferSize: probed.maxBufferSize, maxStorageBufferBindingSize: probed.maxStorageBufferBindingSize, composedBytesPerElement: probed.shaderF16 ? 2 : 4 } : { kind: 'wasm' };
+  const bundle = await loadBundle(url, { onProgress, only: (f, m) => neededAtLoad(f, m) || (!!opts.withBaseDelta && f.path === m.shared.baseDelta?.file), fits: (plan) => deviceFitProblem(plan, limits) });
   let backend: BackendInfo = probed;
   let device: GPUDevice | undefined;
   let f16 = false;
