@@ -65,8 +65,6 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
     readBase: async (n) => zoo.base.get(n)!.slice(),
     readExpert: async (t, n) => zoo.experts[t]!.get(n)!.slice(),
   };
-  // pack's engine for the randomized SVD's products, so eval scores the factors pack ships.
-  const products = await createNodeMatrixProducts();
   const builds = new Map<string, Promise<TwinBuild>>();
   /** What pack would ship for this merge and rank policy (null: the shared model only). */
   const twin = (merger: Merger, policy: RankPolicy | null): Promise<TwinBuild> => {
@@ -95,6 +93,11 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
   const eos = await eosIds(pack.base, spec, tokenizer);
   const graph: DecoderGraph = buildDecoderGraph(spec, { weights: 'inputs', hiddenStateOutput: true, logits: 'last' });
   const runner = await Runner.create(spec, graph, tokenizer, eos, cfg.backend, cfg.threads);
+  // pack's engine for the randomized SVD's products (twin() builds with it), so eval scores the factors pack ships.
+  const products = await createNodeMatrixProducts().catch(async (e: unknown) => {
+    await runner.dispose();
+    throw e;
+  });
   try {
     const data: Record<Split, Example[][]> = { val: [], test: [], wording: [], multiturn: [], long: [] };
     for (const [t, e] of pack.experts.entries()) {
