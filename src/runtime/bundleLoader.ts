@@ -114,7 +114,7 @@ export async function loadBundle(baseUrl: string, options: LoadOptions = {}): Pr
   const misfit = options.fits?.(plan);
   if (misfit) throw new BundleLoadError('FIT', 'manifest.json', misfit);
   const entries = only ? manifest.files.filter((f) => only(f, manifest)) : manifest.files;
-  const totalBytes = entries.reduce((s, f) => s + f.bytes, 0);
+  const totalBytes = plan.loadBytes;
   let loadedBytes = 0;
   const files = new Map<string, Uint8Array<ArrayBuffer>>();
   for (const entry of entries) {

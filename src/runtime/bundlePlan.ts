@@ -63,7 +63,7 @@ export function planBundle(m: Manifest, needed: (f: Manifest['files'][number]) =
   } catch (e) {
     throw new BundlePlanError([`the architecture is not one this app runs: ${e instanceof Error ? e.message : String(e)}`]);
   }
-  const weights = expectedTensors(spec).filter((w) => !(spec.tieWordEmbeddings && w.name === 'lm_head.weight'));
+  const weights = expectedTensors(spec); // a tied head is not listed
   const numel = (s: readonly number[]) => s.reduce((x, y) => x * y, 1);
   const parameters = weights.reduce((s, w) => s + numel(w.shape), 0);
   over('the parameter count', parameters, PLAN_LIMITS.parameters);

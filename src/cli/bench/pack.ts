@@ -87,7 +87,7 @@ export async function benchPack(o: { bigLayers: number; tokenizerDir: string; lo
         if (r) {
         const raw = (await import('yaml')).parse(await readFile(z.path, 'utf8')) as { base: string; experts: unknown[] };
         const spec = parseModelConfig(JSON.parse(await readFile(join(raw.base, 'config.json'), 'utf8')));
-        const params = expectedTensors(spec).filter((w) => !(spec.tieWordEmbeddings && w.name === 'lm_head.weight')).reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
+        const params = expectedTensors(spec).reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
         rows.push({ label: `zoo (${z.source.split(' ')[0]})`, experts: raw.experts.length, layers: spec.numLayers, params, ...r, rssMinusOutputBytes: r.maxRssBytes - r.bundleBytes });
         await rm(join(dir, 'zoo-bundle'), { recursive: true, force: true });
         }

@@ -2,13 +2,13 @@
 // computes them: src/runtime/routerFeatures.ts), an MLP trained in TypeScript with early stopping on
 // val only, accuracy on test. The file also carries a replay set of training features per class so
 // the app can add a class (a dropped-in expert) without recomputing the bundle's features.
+import { availableParallelism } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import type { Manifest } from '../../core/bundle/manifest.ts';
 import { calibrateConfidence, evaluateRouter, routerToTensors, trainRouter, type LabeledFeatures, type TrainOptions } from '../../core/router/index.ts';
 import { encodeSafetensors, type TensorInput } from '../../core/safetensors/index.ts';
 import type { ModelSpec } from '../../model/config.ts';
 import type { DecoderGraph } from '../../model/onnx/decoder.ts';
-import { availableParallelism } from 'node:os';
 import { createNodeEngine, loadNodeOrt } from '../../runtime/node/session.ts';
 import { loadTokenizerDir } from '../../runtime/node/tokenizer.ts';
 import { routerFeatures } from '../../runtime/routerFeatures.ts';

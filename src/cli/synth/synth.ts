@@ -117,7 +117,7 @@ export async function synthesize(o: SynthOptions): Promise<SynthReport> {
   const real = KNOWN_SHAPES[o.shape];
   const hf = { ...real, num_hidden_layers: o.layers ?? real.num_hidden_layers };
   const spec = parseModelConfig(hf);
-  const tensors = expectedTensors(spec).filter((w) => !(spec.tieWordEmbeddings && w.name === 'lm_head.weight'));
+  const tensors = expectedTensors(spec); // a tied head is not listed, as tied checkpoints store none
   const params = tensors.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
   const shards = planShards(tensors, o.shardBytes ?? 100e6);
   const dirs = ['base', ...Array.from({ length: T }, (_, t) => join('experts', `e${t}`))];
