@@ -179,7 +179,8 @@ export async function truncatedSvdAsync(m: Matrix64, rows: number, cols: number,
   while (!step.done) {
     const p = step.value;
     const x = Float32Array.from(p.x);
-    const [a, ar, ac] = p.of ? [Float32Array.from(p.of.data), p.of.rows, p.of.cols] : [m32, rows, cols];
+    // The Gram product X X^T has X on both sides: convert it once.
+    const [a, ar, ac] = p.of ? [p.of.data === p.x ? x : Float32Array.from(p.of.data), p.of.rows, p.of.cols] : [m32, rows, cols];
     const y = p.kind === 'XtMt' ? await products.xtMt(a, ar, ac, x, p.k) : await products.qtM(a, ar, ac, x, p.k);
     step = steps.next(Float64Array.from(y));
   }
