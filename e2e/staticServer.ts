@@ -7,12 +7,16 @@ import { extname, join, normalize, resolve } from 'node:path';
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm', '.safetensors': 'application/octet-stream', '.txt': 'text/plain' };
 
-/** Serves `mounts` (URL prefix → folder) and `pages` (path → HTML) on 127.0.0.1; resolves with the origin. */
-export async function serveStatic(mounts: Record<string, string>, pages: Record<string, string>): Promise<{ origin: string; close: () => Promise<void> }> {
+/**
+ * Serves `mounts` (URL prefix → folder) and `pages` (path → HTML) on 127.0.0.1; resolves with the
+ * origin. `cors`: any origin may read the files (a bundle host other sites open bundles from).
+ */
+export async function serveStatic(mounts: Record<string, string>, pages: Record<string, string>, opts: { cors?: boolean } = {}): Promise<{ origin: string; close: () => Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
     res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+    if (opts.cors) res.setHeader('Access-Control-Allow-Origin', '*');
     const page = pages[path];
     if (page !== undefined) {
       res.setHeader('Content-Type', 'text/html');

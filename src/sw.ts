@@ -15,18 +15,24 @@ async function tellClients(url: string): Promise<void> {
   for (const c of await self.clients.matchAll({ includeUncontrolled: true })) c.postMessage({ type: 'served-from-cache', url });
 }
 
-async function networkFirst(req: Request): Promise<Response> {
-  const cache = await caches.open(CACHE);
+async function networkFirst(req: Request, keep: (p: Promise<unknown>) => void): Promise<Response> {
+  let res: Response;
   try {
-    const res = await fetch(req);
-    if (res.ok && res.type === 'basic') await cache.put(req, res.clone());
-    return res;
+    res = await fetch(req);
   } catch (e) {
+    const cache = await caches.open(CACHE);
     const hit = (await cache.match(req, { ignoreVary: true })) ?? (req.mode === 'navigate' ? await cache.match('/', { ignoreSearch: true }) : undefined);
     if (!hit) throw e;
     void tellClients(req.url);
     return hit;
   }
+  // Kept in the background: the page gets the body as it streams, and a copy the cache cannot take
+  // (a bundle larger than the storage quota) costs the offline copy, never the answer.
+  if (res.ok && res.type === 'basic') {
+    const copy = res.clone();
+    keep(caches.open(CACHE).then((cache) => cache.put(req, copy)).catch(() => undefined));
+  }
+  return res;
 }
 
 self.addEventListener('fetch', (e) => {
@@ -35,7 +41,7 @@ self.addEventListener('fetch', (e) => {
   // Vite's live-reload channel and range requests are not cacheable.
   if (url.pathname.startsWith('/@vite/client') && url.searchParams.has('token')) return;
   if (e.request.headers.has('range')) return;
-  e.respondWith(networkFirst(e.request));
+  e.respondWith(networkFirst(e.request, (p) => e.waitUntil(p)));
 });
 
 self.addEventListener('message', (e) => {

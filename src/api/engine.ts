@@ -2,7 +2,7 @@
 // for chat (`engine.chat.completions.create`) plus what is twinmerge's own: the experts, the compare
 // view's three answers, routing. The React app uses exactly this object (src/ui/useEngine.ts); the
 // library build exports it (src/api/index.ts); docs/api.md documents it.
-import { DEFAULT_SETTINGS, type AddProgress, type BackendInfo, type BackendPreference, type BundleInfo, type DroppedFile, type EngineLoadProgress, type ExpertInfo, type GenerationSettings, type InspectedExpert, type MemoryReport, type RouterParameters } from '../worker/protocol.ts';
+import { DEFAULT_SETTINGS, type AddProgress, type BackendInfo, type BackendPreference, type BundleCheckInfo, type BundleInfo, type DroppedFile, type EngineLoadProgress, type ExpertInfo, type GenerationSettings, type InspectedExpert, type MemoryReport, type RouterParameters } from '../worker/protocol.ts';
 import { ApiError, toApiError } from './apiError.ts';
 import { EXPERT_MODEL_PREFIX, parseChatRequest, STATIC_MODEL, TWIN_MODEL, type ChatCompletionRequest, type EngineRequest } from './chatRequest.ts';
 import { chunkOf, completionOf, finishReason, newAnswerHead, resultExtension, usageChunkOf, type ChatCompletion, type ChatCompletionChunk } from './chatResponse.ts';
@@ -152,7 +152,17 @@ export class TwinmergeEngine {
     return this.client.probe(preference);
   }
 
-  /** Loads a bundle, replacing the loaded one (and the user's experts: add them again). */
+  /**
+   * What loading `bundle` would take on this device, read from its manifest alone: model, bytes to
+   * download, memory estimate, and why it would not fit (null when it does). A missing or broken
+   * bundle throws. The loaded bundle is untouched.
+   */
+  async checkBundle(bundle: string, options: { backend?: BackendPreference } = {}): Promise<BundleCheckInfo> {
+    this.alive();
+    return this.client.checkBundle(pageUrl(bundle), options.backend ?? 'auto');
+  }
+
+  /** Loads a bundle, replacing the loaded one once it is downloaded (and the user's experts: add them again). A bundle that cannot load leaves the loaded one as it was. */
   async load(bundle: string, options: LoadOptions = {}): Promise<BundleInfo> {
     this.alive();
     // The worker resolves URLs against its own script's URL: hand it absolute ones, resolved against the page.

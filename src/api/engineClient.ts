@@ -8,6 +8,7 @@ import {
   type AddProgress,
   type BackendInfo,
   type BackendPreference,
+  type BundleCheckInfo,
   type BundleInfo,
   type ChatTurn,
   type Confidence,
@@ -141,6 +142,11 @@ export class EngineClient {
       if (e.type === 'load-progress') onProgress?.(e.progress);
     });
     return r.bundle;
+  }
+
+  /** What opening a bundle would take on this device, from its manifest alone; the loaded bundle is untouched. */
+  async checkBundle(url: string, preference: BackendPreference): Promise<BundleCheckInfo> {
+    return (await this.request({ type: 'check-bundle', url, preference })).check;
   }
 
   /** One answer, streamed: `routed`, then `token`s, then `done`. A failed request throws an EngineError. */

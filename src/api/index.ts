@@ -7,4 +7,4 @@ export { ApiError, type ApiErrorBody, type ApiErrorType } from './apiError.ts';
 export { EXPERT_MODEL_PREFIX, STATIC_MODEL, TWIN_MODEL, requestSettings, type ChatCompletionRequest, type ChatMessageParam } from './chatRequest.ts';
 export type { ChatCompletion, ChatCompletionChunk, FinishReason, TwinmergeResult, TwinmergeRouted, Usage } from './chatResponse.ts';
 export type { CompareStep, ExpertsChange, NewExpert } from './engineClient.ts';
-export { DEFAULT_SETTINGS, type AddedExpert, type AddProgress, type Confidence, type BackendInfo, type BackendPreference, type BundleInfo, type DroppedFile, type EngineLoadProgress, type ExpertInfo, type GenerationSettings, type InspectedExpert, type MemoryReport, type Timings, type Variant } from '../worker/protocol.ts';
+export { DEFAULT_SETTINGS, type AddedExpert, type AddProgress, type Confidence, type BackendInfo, type BackendPreference, type BundleCheckInfo, type BundleInfo, type DroppedFile, type EngineLoadProgress, type ExpertInfo, type GenerationSettings, type InspectedExpert, type MemoryReport, type Timings, type Variant } from '../worker/protocol.ts';

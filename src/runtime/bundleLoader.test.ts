@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE_FORMAT } from '../core/bundle/manifest.ts';
-import { BundleLoadError, loadBundle, type LoadProgress } from './bundleLoader.ts';
+import { BundleLoadError, checkBundle, loadBundle, type LoadProgress } from './bundleLoader.ts';
 
 // A real HTTP server on loopback serving an in-memory bundle.
 const files = new Map<string, Buffer>();
@@ -106,6 +106,19 @@ describe('loadBundle', () => {
       expect(String(err), label).toMatch(message);
       expect(requested, label).toEqual(['manifest.json']);
     }
+  });
+
+  it('checks a bundle from its manifest alone: the plan, a device that cannot hold it, and nothing else fetched', async () => {
+    manifestText = manifest();
+    requested.length = 0;
+    const { manifest: m, plan } = await checkBundle(base, { only: (f) => f.path !== 'experts/add.safetensors' });
+    expect(m.createdBy).toBe('test');
+    expect(plan.loadBytes).toBe([...files].filter(([p]) => p !== 'experts/add.safetensors').reduce((s, [, b]) => s + b.length, 0));
+    expect(plan.memory.composed).toBe(plan.parameters * 4);
+    expect(plan.memory.routerCopy).toBe(plan.parameters * 4); // a tiny model: the router keeps its own composed copy
+    const err = await checkBundle(base, { fits: () => 'too big here' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'FIT', message: 'manifest.json: too big here' });
+    expect(requested).toEqual(['manifest.json', 'manifest.json']);
   });
 
   it('can be cancelled', async () => {

@@ -89,10 +89,19 @@ async function readBody(res: Response, entry: FileEntry, onChunk: (n: number) =>
   return out;
 }
 
-export async function loadBundle(baseUrl: string, options: LoadOptions = {}): Promise<LoadedBundle> {
+/** A bundle's manifest and plan, read and checked before any of its files is downloaded. */
+export interface CheckedManifest {
+  manifest: Manifest;
+  plan: BundlePlan;
+}
+
+/**
+ * Fetches and checks manifest.json alone: a wrong URL, a manifest that is not one, an architecture
+ * we do not run, absurd sizes, or (with `fits`) a model the device cannot hold throw a
+ * BundleLoadError here, before anything large is downloaded or allocated.
+ */
+export async function checkBundle(baseUrl: string, options: Omit<LoadOptions, 'onProgress'> = {}): Promise<CheckedManifest> {
   const fetchFn = options.fetch ?? fetch;
-  const report = options.onProgress ?? (() => {});
-  report({ stage: 'manifest', file: 'manifest.json', loadedBytes: 0, totalBytes: 0 });
   const manifestRes = await get(join(baseUrl, 'manifest.json'), 'manifest.json', fetchFn, options.signal);
   let manifest: Manifest;
   const text = await manifestRes.text();
@@ -113,6 +122,15 @@ export async function loadBundle(baseUrl: string, options: LoadOptions = {}): Pr
   }
   const misfit = options.fits?.(plan);
   if (misfit) throw new BundleLoadError('FIT', 'manifest.json', misfit);
+  return { manifest, plan };
+}
+
+export async function loadBundle(baseUrl: string, options: LoadOptions = {}): Promise<LoadedBundle> {
+  const fetchFn = options.fetch ?? fetch;
+  const report = options.onProgress ?? (() => {});
+  report({ stage: 'manifest', file: 'manifest.json', loadedBytes: 0, totalBytes: 0 });
+  const { manifest, plan } = await checkBundle(baseUrl, options);
+  const only = options.only;
   const entries = only ? manifest.files.filter((f) => only(f, manifest)) : manifest.files;
   const totalBytes = plan.loadBytes;
   let loadedBytes = 0;

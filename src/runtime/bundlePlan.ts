@@ -36,9 +36,15 @@ export interface BundlePlan {
   readonly loadBytes: number;
   /** The largest weight as composed (float32): one GPU buffer must hold it. */
   readonly largestWeight: { readonly name: string; readonly bytes: number };
-  /** A session's memory: shared weights as stored, expert files, composed float32 weights, KV cache per token. */
-  readonly memory: { readonly shared: number; readonly experts: number; readonly composed: number; readonly kvPerToken: number };
+  /**
+   * A session's memory: shared weights as stored, expert files, composed float32 weights, the
+   * router's own shared-only composed copy (kept when small: ROUTER_COPY_MAX_BYTES, else 0), KV cache per token.
+   */
+  readonly memory: { readonly shared: number; readonly experts: number; readonly composed: number; readonly routerCopy: number; readonly kvPerToken: number };
 }
+
+/** The session keeps a second, shared-only composed copy for the router when its float32 weights are at most this. */
+export const ROUTER_COPY_MAX_BYTES = 256 * 1024 * 1024;
 
 const SHARED_BYTES_PER_ELEMENT = { f32: 4, f16: 2, int8: 1 } as const;
 const SLACK = 64 * 2 ** 20; // headers, 1-D weights kept in f32, int8 row scales
@@ -85,6 +91,7 @@ export function planBundle(m: Manifest, needed: (f: Manifest['files'][number]) =
       shared,
       experts: m.experts.reduce((s, e) => s + bytesOf(e.file), 0),
       composed: parameters * 4,
+      routerCopy: parameters * 4 <= ROUTER_COPY_MAX_BYTES ? parameters * 4 : 0,
       kvPerToken: spec.numLayers * 2 * spec.numKvHeads * spec.headDim * 4,
     },
   };

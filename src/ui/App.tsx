@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
 import { DEFAULT_SETTINGS, type BackendPreference, type GenerationSettings } from '../worker/protocol.ts';
+import { BundlePicker } from './components/BundlePicker.tsx';
 import { ChatPanel } from './components/ChatPanel.tsx';
 import { CompareView } from './components/CompareView.tsx';
 import { ConversationList } from './components/ConversationList.tsx';
@@ -8,13 +9,12 @@ import { LoadingScreen } from './components/LoadingScreen.tsx';
 import { SettingsPanel } from './components/SettingsPanel.tsx';
 import { StatusBar } from './components/StatusBar.tsx';
 import { UndoToast } from './components/UndoToast.tsx';
+import { DEFAULT_BUNDLE_URL } from './bundles.ts';
 import { storage } from './storage.ts';
 import { useConversations } from './useConversations.ts';
 import { useEngine } from './useEngine.ts';
 import { useOffline } from './useOffline.ts';
 
-/** The demo bundle built by `twinmerge pack` from the zoo; `?bundle=` points elsewhere. */
-export const DEFAULT_BUNDLE_URL = '/models/bundle';
 
 function fromUrl(): { preference: BackendPreference; bundleUrl: string } {
   const q = new URLSearchParams(window.location.search);
@@ -37,6 +37,7 @@ export function App({ engineStart }: { engineStart?: Promise<void> }) {
     window.addEventListener('keydown', close);
     return () => window.removeEventListener('keydown', close);
   }, [expertsOpen]);
+  const [pickerOpen, setPickerOpen] = useState(false);
   const [settings, setSettings] = useState<GenerationSettings>(DEFAULT_SETTINGS);
   useEffect(() => {
     void storage.loadSettings().then(setSettings);
@@ -91,6 +92,9 @@ export function App({ engineStart }: { engineStart?: Promise<void> }) {
             </button>
           ))}
         </div>
+        <button type="button" className="bundle-button" disabled={engine.state.phase !== 'ready'} onClick={() => setPickerOpen(true)} title="Open another bundle (a URL, or one opened before)">
+          Bundle…
+        </button>
         <button type="button" className="experts-toggle" aria-expanded={expertsOpen} aria-controls="experts-panel" onClick={() => setExpertsOpen((o) => !o)}>
           Experts ({engine.experts.filter((e) => e.enabled).length})
         </button>
@@ -121,7 +125,13 @@ export function App({ engineStart }: { engineStart?: Promise<void> }) {
           }
         />
         <div className="center">
-          {engine.state.phase !== 'ready' && <LoadingScreen progress={engine.state.phase === 'loading' ? engine.state.progress : null} {...(engine.state.phase === 'failed' ? { failed: engine.state.message } : {})} />}
+          {engine.state.phase !== 'ready' && (
+            <LoadingScreen
+              progress={engine.state.phase === 'loading' ? engine.state.progress : null}
+              {...(engine.state.phase === 'failed' ? { failed: engine.state.message } : {})}
+              {...(engine.state.phase === 'confirm' ? { foreign: { url: engine.state.url, origin: engine.state.origin, check: engine.state.check, error: engine.state.error, onConfirm: engine.confirmLoad } } : {})}
+            />
+          )}
           <SettingsPanel settings={settings} onChange={changeSettings} />
           {tab === 'chat' ? (
             <ChatPanel conversation={convs.active} experts={engine.experts} settings={settings} client={engine.client} ready={ready} appendMessage={convs.appendMessage} patchMessage={convs.patchMessage} onAnswered={engine.refreshMemory} />
@@ -132,6 +142,9 @@ export function App({ engineStart }: { engineStart?: Promise<void> }) {
         {expertsOpen && <div className="drawer-backdrop" aria-hidden="true" onClick={() => setExpertsOpen(false)} />}
         <ExpertsPanel experts={engine.experts} ready={ready} client={engine.client} onAdd={engine.addExpert} onRemove={engine.removeExpert} onToggle={engine.setEnabled} open={expertsOpen} onClose={() => setExpertsOpen(false)} />
       </main>
+      {pickerOpen && engine.state.phase === 'ready' && (
+        <BundlePicker currentUrl={engine.state.bundle.url} onCheck={engine.checkBundle} onOpen={engine.openBundle} onClose={() => setPickerOpen(false)} />
+      )}
       <StatusBar backend={engine.backend} memory={memory} notice={engine.notice} offline={offline} />
     </div>
   );

@@ -58,13 +58,19 @@ export const CustomExpertSchema = z.object({
   description: z.string(),
   examplePrompts: z.array(z.string()),
   enabled: z.boolean(),
+  /** The bundle it was added to (as opened: its URL); absent for experts stored before bundles could be switched (the demo's). */
+  bundle: z.string().optional(),
   files: z.array(z.object({ name: z.string(), bytes: z.instanceof(Uint8Array) })),
   /** The example prompts' router features and the model they were computed with (TwinSession.featureKey). */
   features: z.object({ key: z.string(), vectors: z.array(z.custom<Float32Array>((v) => v instanceof Float32Array)) }).optional(),
 });
 export type StoredExpert = z.infer<typeof CustomExpertSchema>;
 
-const KEYS = { conversations: 'twinmerge:conversations', settings: 'twinmerge:settings', experts: 'twinmerge:experts' } as const;
+/** A bundle the user opened, for the bundle picker's recent list. */
+export const RecentBundleSchema = z.object({ url: z.string().min(1), label: z.string(), openedAt: z.number() });
+export type RecentBundle = z.infer<typeof RecentBundleSchema>;
+
+const KEYS = { conversations: 'twinmerge:conversations', settings: 'twinmerge:settings', experts: 'twinmerge:experts', recentBundles: 'twinmerge:recent-bundles' } as const;
 
 async function load<T>(key: string, schema: z.ZodType<T>, fallback: T): Promise<T> {
   try {
@@ -82,4 +88,6 @@ export const storage = {
   saveSettings: (s: GenerationSettings) => set(KEYS.settings, s),
   loadExperts: () => load(KEYS.experts, z.array(CustomExpertSchema), []),
   saveExperts: (e: StoredExpert[]) => set(KEYS.experts, e),
+  loadRecentBundles: () => load(KEYS.recentBundles, z.array(RecentBundleSchema), []),
+  saveRecentBundles: (r: RecentBundle[]) => set(KEYS.recentBundles, r),
 };

@@ -4,7 +4,7 @@
 // messages of protocol.ts.
 import { probeBackend } from '../runtime/backendProbe.ts';
 import { TwinSession, type SessionExpert } from '../runtime/twin/session.ts';
-import { openBrowserSession } from '../runtime/twin/browserSession.ts';
+import { checkBrowserBundle, openBrowserSession } from '../runtime/twin/browserSession.ts';
 import type { BackendPreference, ExpertInfo, LoadExtras, RouterParameters, WorkerError, WorkerRequest, WorkerRequestBody, WorkerResponse } from './protocol.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
@@ -77,8 +77,8 @@ function need(): TwinSession {
   return session;
 }
 
-async function open(url: string, preference: BackendPreference, id: number, extras: LoadExtras): Promise<TwinSession> {
-  const s = await openBrowserSession(url, preference, (progress) => reply({ id, type: 'load-progress', progress }), extras);
+async function open(url: string, preference: BackendPreference, id: number, extras: LoadExtras, beforeAllocate?: () => Promise<void>): Promise<TwinSession> {
+  const s = await openBrowserSession(url, preference, (progress) => reply({ id, type: 'load-progress', progress }), { ...extras, ...(beforeAllocate ? { beforeAllocate } : {}) });
   const device = s.gpuDevice;
   device?.lost.then((info) => {
     if (session !== s || (info.reason === 'destroyed' && !simulatingLoss)) return;
@@ -119,14 +119,23 @@ async function handle(req: WorkerRequest): Promise<void> {
     case 'probe':
       return reply({ id: req.id, type: 'probe-result', backend: await probeBackend(req.preference) });
     case 'load': {
-      const old = session;
-      session = null;
-      await old?.dispose();
       const extras: LoadExtras = { ...(req.wasmPaths ? { wasmPaths: req.wasmPaths } : {}), ...(req.withBaseDelta ? { withBaseDelta: true } : {}) };
-      session = await open(req.url, req.preference, req.id, extras);
+      // The loaded bundle stays until the new one is downloaded and checked: a wrong URL, a bundle
+      // that does not fit or a broken download leaves it as it was.
+      session = await open(req.url, req.preference, req.id, extras, async () => {
+        const old = session;
+        session = null;
+        await old?.dispose();
+      });
       loaded = { url: req.url, preference: req.preference, extras };
       customInputs.clear();
       return reply({ id: req.id, type: 'loaded', bundle: bundleInfo(session) });
+    }
+    case 'check-bundle': {
+      const c = await checkBrowserBundle(req.url, req.preference);
+      const { spec, parameters, totalBytes, loadBytes, largestWeight } = c.plan;
+      const model = { type: spec.family, parameters, layers: spec.numLayers, hiddenSize: spec.hiddenSize, vocabSize: spec.vocabSize };
+      return reply({ id: req.id, type: 'bundle-checked', check: { url: c.url, backend: c.backend, createdBy: c.createdBy, experts: c.experts, model, totalBytes, loadBytes, memory: c.memory, largestWeight, deviceBufferLimit: c.deviceBufferLimit, problem: c.problem } });
     }
     case 'generate': {
       const s = need();

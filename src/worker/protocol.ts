@@ -79,6 +79,25 @@ export interface BundleInfo {
   memory: MemoryReport;
 }
 
+/** What opening a bundle would take, read from its manifest alone before anything else is downloaded. */
+export interface BundleCheckInfo {
+  url: string;
+  backend: BackendInfo;
+  createdBy: string;
+  experts: number;
+  model: { type: string; parameters: number; layers: number; hiddenSize: number; vocabSize: number };
+  /** Every file, and what a load fetches (experts' full weights and D come later, on demand). */
+  totalBytes: number;
+  loadBytes: number;
+  /** Estimated bytes a session holds: shared weights as stored, expert modules, composed weights (f16 where the GPU has shader-f16), the router's shared-only copy of them (small models), KV cache per token. */
+  memory: { shared: number; experts: number; composed: number; routerCopy: number; kvPerToken: number };
+  largestWeight: { name: string; bytes: number };
+  /** The biggest buffer the GPU adapter allows (WebGPU), else null. */
+  deviceBufferLimit: number | null;
+  /** Why it cannot run on this device, in words, or null when it fits. */
+  problem: string | null;
+}
+
 export interface DroppedFile {
   name: string;
   bytes: Uint8Array<ArrayBuffer>;
@@ -132,6 +151,8 @@ export interface RouterParameters {
 export type WorkerRequestBody =
   | { type: 'probe'; preference: BackendPreference }
   | { type: 'load'; url: string; preference: BackendPreference } & LoadExtras
+  /** Reads a bundle's manifest and measures it against this device; the loaded bundle is untouched. */
+  | { type: 'check-bundle'; url: string; preference: BackendPreference }
   | { type: 'generate'; history: ChatTurn[]; settings: GenerationSettings; variant: Variant }
   | { type: 'cancel'; target: number }
   | { type: 'route'; text: string; settings: GenerationSettings }
@@ -188,6 +209,7 @@ export type WorkerEvent =
 export interface FinalFor {
   probe: { type: 'probe-result'; backend: BackendInfo };
   load: { type: 'loaded'; bundle: BundleInfo };
+  'check-bundle': { type: 'bundle-checked'; check: BundleCheckInfo };
   generate: { type: 'generated'; result: GenerationDone };
   cancel: { type: 'ok' };
   route: { type: 'routing'; routing: Record<string, number>; routeMs: number };
@@ -207,4 +229,6 @@ export type WorkerNotice = { id: 0; type: 'notice'; level: 'info' | 'warning'; m
 
 export type WorkerResponse = WorkerEvent | WorkerFinal | WorkerNotice;
 
-export const FINAL_TYPES = new Set<WorkerFinal['type']>(['inspected', 'probe-result', 'loaded', 'generated', 'ok', 'routing', 'experts', 'memory-report', 'router-snapshot', 'error']);
+// A Record, so that a final type added to FinalFor and left out here is a type error (the request would never end).
+const FINAL: Record<WorkerFinal['type'], true> = { inspected: true, 'probe-result': true, loaded: true, 'bundle-checked': true, generated: true, ok: true, routing: true, experts: true, 'memory-report': true, 'router-snapshot': true, error: true };
+export const FINAL_TYPES = new Set(Object.keys(FINAL) as WorkerFinal['type'][]);

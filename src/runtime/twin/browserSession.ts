@@ -3,24 +3,68 @@
 // composer (GpuComposer on WebGPU, CpuComposer on WASM) and the engine.
 import { probeBackend, type BackendInfo, type BackendPreference } from '../backendProbe.ts';
 import { createBrowserEngine, createWebGpuDevice } from '../browser.ts';
-import { loadBundle } from '../bundleLoader.ts';
-import { deviceFitProblem, type DeviceLimits } from '../bundlePlan.ts';
+import { checkBundle, loadBundle } from '../bundleLoader.ts';
+import { deviceFitProblem, type BundlePlan, type DeviceLimits } from '../bundlePlan.ts';
 import { CpuComposer } from '../composer/cpuComposer.ts';
 import { GpuComposer } from '../composer/gpuComposer.ts';
 import { trackBuffers } from '../gpuBufferTracker.ts';
 import { neededAtLoad, SessionError, TwinSession, type SessionProgress } from './session.ts';
 
+function limitsOf(probed: BackendInfo): DeviceLimits {
+  return probed.kind === 'webgpu' ? { kind: 'webgpu', maxBufferSize: probed.maxBufferSize, maxStorageBufferBindingSize: probed.maxStorageBufferBindingSize, composedBytesPerElement: probed.shaderF16 ? 2 : 4 } : { kind: 'wasm' };
+}
+
+/** What opening a bundle here would take, from its manifest alone (nothing else is downloaded). */
+export interface BundleCheck {
+  url: string;
+  backend: BackendInfo;
+  createdBy: string;
+  experts: number;
+  plan: BundlePlan;
+  /** The plan's memory with composed weights at this device's element size (f16 where the adapter has shader-f16). */
+  memory: BundlePlan['memory'];
+  /** The biggest buffer the GPU adapter allows (WebGPU). */
+  deviceBufferLimit: number | null;
+  /** Why it cannot run on this device, or null. */
+  problem: string | null;
+}
+
+/** Reads a bundle's manifest and measures it against this device; a missing or broken bundle throws (BundleLoadError). */
+export async function checkBrowserBundle(url: string, preference: BackendPreference): Promise<BundleCheck> {
+  const backend = await probeBackend(preference);
+  const limits = limitsOf(backend);
+  const { manifest, plan } = await checkBundle(url, { only: neededAtLoad });
+  const scale = limits.kind === 'webgpu' ? limits.composedBytesPerElement / 4 : 1;
+  return {
+    url,
+    backend,
+    createdBy: manifest.createdBy,
+    experts: manifest.experts.length,
+    plan,
+    memory: { ...plan.memory, composed: plan.memory.composed * scale, routerCopy: plan.memory.routerCopy * scale },
+    deviceBufferLimit: limits.kind === 'webgpu' ? Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize) : null,
+    problem: deviceFitProblem(plan, limits),
+  };
+}
+
 /**
  * `wasmPaths`: the folder that serves onnxruntime-web's wasm (ORT_WASM_FILE); the site's /ort/ when
  * left out. `withBaseDelta`: fetch D now too (restoring stored PEFT adapters), not on first need.
+ * `beforeAllocate`: runs once the bundle is downloaded and checked, before any GPU or model memory is
+ * taken (the worker frees the bundle it had there, so a bundle that fails to download leaves it loaded).
  */
-export async function openBrowserSession(url: string, preference: BackendPreference, onProgress: (p: SessionProgress) => void, opts: { wasmPaths?: string; withBaseDelta?: boolean } = {}): Promise<TwinSession> {
+export async function openBrowserSession(
+  url: string,
+  preference: BackendPreference,
+  onProgress: (p: SessionProgress) => void,
+  opts: { wasmPaths?: string; withBaseDelta?: boolean; beforeAllocate?: () => Promise<void> } = {},
+): Promise<TwinSession> {
   const probed = await probeBackend(preference);
   // Full fine-tuned weights are fetched on demand (compare view), not at load.
   // Before any download: does the model fit this adapter's buffers (composed f16 where it has shader-f16), or wasm's memory?
-  const limits: DeviceLimits =
-    probed.kind === 'webgpu' ? { kind: 'webgpu', maxBufferSize: probed.maxBufferSize, maxStorageBufferBindingSize: probed.maxStorageBufferBindingSize, composedBytesPerElement: probed.shaderF16 ? 2 : 4 } : { kind: 'wasm' };
+  const limits = limitsOf(probed);
   const bundle = await loadBundle(url, { onProgress, only: (f, m) => neededAtLoad(f, m) || (!!opts.withBaseDelta && f.path === m.shared.baseDelta?.file), fits: (plan) => deviceFitProblem(plan, limits) });
+  await opts.beforeAllocate?.();
   let backend: BackendInfo = probed;
   let device: GPUDevice | undefined;
   let f16 = false;

@@ -6,6 +6,7 @@
 // open it in Node. The bundle's bytes are not kept after load.
 import type { Manifest } from '../../core/bundle/manifest.ts';
 import type { LoadedBundle, LoadProgress } from '../bundleLoader.ts';
+import { ROUTER_COPY_MAX_BYTES } from '../bundlePlan.ts';
 import { dequantShared, mergeEosIds, readBundle, readModule, readShared, svdRankFor, type ExclusiveModule } from '../../core/twin/index.ts';
 import { extractSettings } from '../../core/twin/extract.ts';
 import { encodeSafetensors } from '../../core/safetensors/index.ts';
@@ -83,9 +84,6 @@ const now = () => performance.now();
 export function neededAtLoad(f: { path: string }, m: Manifest): boolean {
   return !f.path.endsWith('.full.safetensors') && f.path !== m.shared.baseDelta?.file;
 }
-
-/** Keep a second, shared-only copy of the weights for the router when it costs at most this much. */
-const SHARED_COPY_MAX_BYTES = 256 * 1024 * 1024;
 
 export class SessionError extends Error {
   constructor(
@@ -187,7 +185,7 @@ export class TwinSession {
     // message routed like the previous one).
     let sharedCopy: Composer | undefined;
     const sharedBytes = weights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
-    if (sharedBytes <= SHARED_COPY_MAX_BYTES) {
+    if (sharedBytes <= ROUTER_COPY_MAX_BYTES) {
       sharedCopy = composer.sibling();
       for (const w of weights) sharedCopy.addWeight(w, bundle.shared.get(w.name)!);
       await sharedCopy.compose(new Map());
