@@ -1,8 +1,8 @@
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
-import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 
 // onnxruntime-web loads its .wasm at run time. By default it would look next to the bundled
 // module or on a CDN; we serve the file ourselves under /ort/ (offline, same origin) and point
@@ -24,6 +24,13 @@ const isolation = {
   // The service worker is served from /src/sw.ts in dev; it controls the whole site.
   'Service-Worker-Allowed': '/',
 };
+
+// The bundle the built site opens by default: the demo (models/bundle), or any folder `twinmerge pack`
+// made, named by TWINMERGE_BUNDLE (bring your own model: README).
+const SHIPPED_BUNDLE = resolve(process.env.TWINMERGE_BUNDLE ?? resolve(import.meta.dirname, 'models/bundle'));
+if (process.env.TWINMERGE_BUNDLE && !existsSync(resolve(SHIPPED_BUNDLE, 'manifest.json'))) {
+  throw new Error(`TWINMERGE_BUNDLE=${process.env.TWINMERGE_BUNDLE}: no manifest.json there; it must name a folder made by twinmerge pack`);
+}
 
 function serveOrtRuntime(): Plugin {
   return {
@@ -63,15 +70,13 @@ function serveOrtRuntime(): Plugin {
       for (const file of ORT_SHIPPED) {
         this.emitFile({ type: 'asset', fileName: `ort/${file}`, source: readFileSync(resolve(ORT_DIST, file)) });
       }
-      // The demo bundle ships with the built app, at the same path the dev server serves it from.
-      const bundleDir = resolve(import.meta.dirname, 'models/bundle');
-      if (existsSync(bundleDir)) {
-        for (const file of readdirSync(bundleDir, { recursive: true, withFileTypes: true })) {
-          if (!file.isFile()) continue;
-          const abs = resolve(file.parentPath, file.name);
-          this.emitFile({ type: 'asset', fileName: `models/bundle/${relative(bundleDir, abs)}`, source: readFileSync(abs) });
-        }
-      }
+    },
+    // The site's bundle ships with the built app at /models/bundle, the path the dev server serves the
+    // demo from. Copied file by file after the build (a real model's bundle is hundreds of MB: never
+    // held in memory as a Rollup asset).
+    writeBundle(options) {
+      if (!options.dir) return;
+      cpSync(SHIPPED_BUNDLE, resolve(options.dir, 'models/bundle'), { recursive: true, filter: (src) => !/\.partial-\d+$/.test(src) });
     },
   };
 }

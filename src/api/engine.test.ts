@@ -38,14 +38,14 @@ function echoWorker(): ScriptedWorker {
         const full = `echo:${prompt}`;
         const text = full.slice(0, req.settings.maxNewTokens);
         for (const ch of text) reply({ id: req.id, type: 'token', textDelta: ch });
-        return reply({ id: req.id, type: 'generated', result: { text, finishReason: text.length < full.length ? 'length' : 'eos', routing, droppedTurns: 0, timings: timings(text.length), variant: req.variant } });
+        return reply({ id: req.id, type: 'generated', result: { text, finishReason: text.length < full.length ? 'length' : 'eos', routing, droppedTurns: 0, tokenIds: [...text].map((c) => c.charCodeAt(0)), timings: timings(text.length), variant: req.variant } });
       }
       case 'cancel': {
         reply({ id: req.id, type: 'ok' });
         const text = waiting.get(req.target);
         if (text === undefined) return;
         waiting.delete(req.target);
-        return reply({ id: req.target, type: 'generated', result: { text, finishReason: 'aborted', routing: { add: 1 }, droppedTurns: 0, timings: { routeMs: 1, composeMs: 2, firstTokenMs: 3, tokensPerSecond: 4, promptTokens: 5, generatedTokens: 1 }, variant: { kind: 'twin' } } });
+        return reply({ id: req.target, type: 'generated', result: { text, finishReason: 'aborted', routing: { add: 1 }, droppedTurns: 0, tokenIds: [...text].map((c) => c.charCodeAt(0)), timings: { routeMs: 1, composeMs: 2, firstTokenMs: 3, tokensPerSecond: 4, promptTokens: 5, generatedTokens: 1 }, variant: { kind: 'twin' } } });
       }
       default:
     }

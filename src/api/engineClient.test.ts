@@ -13,6 +13,7 @@ function client(script: WorkerScript): { c: EngineClient; w: ScriptedWorker } {
 const done = (text: string, finishReason = 'eos', routing: Record<string, number> = {}): GenerationDone => ({
   text,
   finishReason,
+  tokenIds: [],
   routing,
   droppedTurns: 0,
   variant: { kind: 'twin' },

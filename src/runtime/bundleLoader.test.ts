@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE_FORMAT } from '../core/bundle/manifest.ts';
 import { BundleLoadError, checkBundle, loadBundle, type LoadProgress } from './bundleLoader.ts';
+import { memoryOn } from './bundlePlan.ts';
 
 // A real HTTP server on loopback serving an in-memory bundle.
 const files = new Map<string, Buffer>();
@@ -115,7 +116,12 @@ describe('loadBundle', () => {
     expect(m.createdBy).toBe('test');
     expect(plan.loadBytes).toBe([...files].filter(([p]) => p !== 'experts/add.safetensors').reduce((s, [, b]) => s + b.length, 0));
     expect(plan.memory.composed).toBe(plan.parameters * 4);
-    expect(plan.memory.routerCopy).toBe(plan.parameters * 4); // a tiny model: the router keeps its own composed copy
+    // A tiny model: the router keeps its own copy (shared weights as stored, composed float32).
+    expect(plan.memory.routerCopy).toBe(plan.memory.shared + plan.parameters * 4);
+    // On a GPU with shader-f16 the composed weights are half; on WASM the shared ones are float32.
+    const f16 = memoryOn(plan, { kind: 'webgpu', maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 30, composedBytesPerElement: 2 });
+    expect(f16).toMatchObject({ shared: plan.memory.shared, composed: plan.parameters * 2, routerCopy: plan.memory.shared + plan.parameters * 2 });
+    expect(memoryOn(plan, { kind: 'wasm' })).toMatchObject({ shared: plan.parameters * 4, composed: plan.parameters * 4, routerCopy: plan.parameters * 8 });
     const err = await checkBundle(base, { fits: () => 'too big here' }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'FIT', message: 'manifest.json: too big here' });
     expect(requested).toEqual(['manifest.json', 'manifest.json']);

@@ -37,8 +37,10 @@ export interface BundlePlan {
   /** The largest weight as composed (float32): one GPU buffer must hold it. */
   readonly largestWeight: { readonly name: string; readonly bytes: number };
   /**
-   * A session's memory: shared weights as stored, expert files, composed float32 weights, the
-   * router's own shared-only composed copy (kept when small: ROUTER_COPY_MAX_BYTES, else 0), KV cache per token.
+   * A session's memory on WebGPU with float32 composed weights: shared weights as stored, expert
+   * factors (float32), composed weights, the router's own shared-only copy (its shared and composed buffers; kept
+   * when its composed weights are at most ROUTER_COPY_MAX_BYTES, else 0), KV cache per token.
+   * `memoryOn` gives it for a device.
    */
   readonly memory: { readonly shared: number; readonly experts: number; readonly composed: number; readonly routerCopy: number; readonly kvPerToken: number };
 }
@@ -89,9 +91,10 @@ export function planBundle(m: Manifest, needed: (f: Manifest['files'][number]) =
     largestWeight: weights.map((w) => ({ name: w.name, bytes: numel(w.shape) * 4 })).reduce((a, b) => (b.bytes > a.bytes ? b : a)),
     memory: {
       shared,
-      experts: m.experts.reduce((s, e) => s + bytesOf(e.file), 0),
+      // Factors are float32 in memory (GPU buffers, or the CPU composer's arrays): f16 files double.
+      experts: m.experts.reduce((s, e) => s + bytesOf(e.file), 0) * (m.exclusive?.dtype === 'f16' ? 2 : 1),
       composed: parameters * 4,
-      routerCopy: parameters * 4 <= ROUTER_COPY_MAX_BYTES ? parameters * 4 : 0,
+      routerCopy: parameters * 4 <= ROUTER_COPY_MAX_BYTES ? shared + parameters * 4 : 0,
       kvPerToken: spec.numLayers * 2 * spec.numKvHeads * spec.headDim * 4,
     },
   };
@@ -99,6 +102,18 @@ export function planBundle(m: Manifest, needed: (f: Manifest['files'][number]) =
 
 /** What the device offers: a WebGPU adapter's buffer limits and the composed weights' element size, or WebAssembly. */
 export type DeviceLimits = { readonly kind: 'webgpu'; readonly maxBufferSize: number; readonly maxStorageBufferBindingSize: number; readonly composedBytesPerElement: 2 | 4 } | { readonly kind: 'wasm' };
+
+/**
+ * The plan's memory on a device: composed weights at the GPU's element size (f16 where the adapter
+ * has shader-f16); on WASM the CPU composer keeps the shared weights dequantized to float32 (a
+ * compose is then one add per element).
+ */
+export function memoryOn(plan: BundlePlan, device: DeviceLimits): BundlePlan['memory'] {
+  const m = plan.memory;
+  const composed = device.kind === 'webgpu' ? (plan.parameters * device.composedBytesPerElement) : plan.parameters * 4;
+  const shared = device.kind === 'webgpu' ? m.shared : plan.parameters * 4;
+  return { ...m, shared, composed, routerCopy: m.routerCopy > 0 ? shared + composed : 0 };
+}
 
 /** wasm32 addresses 4 GiB; onnxruntime-web copies every weight input into it on each run, beside its own buffers. */
 export const WASM_COMPOSED_MAX_BYTES = 3 * 2 ** 30;

@@ -193,6 +193,8 @@ export interface GenerationDone {
   confidence?: Confidence;
   /** Earlier turns left out so the prompt and the answer fit the model's positions. */
   droppedTurns: number;
+  /** The generated token ids (the text is their decoding). */
+  tokenIds: number[];
   timings: Timings;
   variant: Variant;
 }

@@ -52,8 +52,13 @@ export function assertFinite(data: ArrayLike<number>, what: string): void {
   if (i >= 0) throw new RangeError(`${what}: ${nonFiniteMessage(data, i)}`);
 }
 
-/** Row-major transpose of a [rows, cols] matrix into [cols, rows] (into `out` when given: no allocation). */
-export function transpose(data: Float32Array, rows: number, cols: number, out: Float32Array = new Float32Array(rows * cols)): Float32Array {
+type Elements = Float32Array | Uint16Array | Int8Array;
+
+/**
+ * Row-major transpose of a [rows, cols] matrix into [cols, rows] (into `out` when given: no
+ * allocation). Any element type: packed float16 bits and int8 move as they are.
+ */
+export function transpose<T extends Elements>(data: T, rows: number, cols: number, out: T = new (data.constructor as new (n: number) => T)(rows * cols)): T {
   if (data.length !== rows * cols) throw new RangeError(`transpose: ${data.length} elements is not ${rows}x${cols}`);
   if (out.length !== rows * cols) throw new RangeError(`transpose: output has ${out.length} elements, not ${rows}x${cols}`);
   for (let i = 0; i < rows; i++) {

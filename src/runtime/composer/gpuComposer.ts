@@ -1,6 +1,7 @@
 // Composes W = dequant(W_shared) + Σ_t w_t·B_t·A_t for every mergeable weight on the GPU, into
 // buffers an onnxruntime-web session reads directly (same device). See composeShader.ts for the kernel.
 import { f16ToF32Array, f32ToF16Array } from '../../core/dtype/index.ts';
+import { transpose } from '../../core/tensor/tensor.ts';
 import { composeShader, composeShaderFlat, composeShaderFlat4, composeShaderFlatF16, FLAT_WG, TILE, type SharedDtype } from './composeShader.ts';
 
 /** Which WGSL program composes a weight. */
@@ -61,16 +62,6 @@ function padded(view: ArrayBufferView): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-/** [rows, cols] row-major → [cols, rows] row-major. */
-function transpose<T extends Float32Array | Uint16Array | Int8Array>(src: T, rows: number, cols: number, make: (n: number) => T): T {
-  const dst = make(src.length);
-  for (let r = 0; r < rows; r++) {
-    const base = r * cols;
-    for (let c = 0; c < cols; c++) dst[c * rows + r] = src[base + c]!;
-  }
-  return dst;
-}
-
 export class GpuComposer implements Composer {
   private readonly slots = new Map<string, WeightSlot>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
@@ -110,10 +101,10 @@ export class GpuComposer implements Composer {
     let data: ArrayBufferView;
     let rowScale: GPUBuffer | undefined;
     const s = w.shared;
-    if (s.dtype === 'f32') data = transpose(s.data, w.outDim, w.inDim, (k) => new Float32Array(k));
-    else if (s.dtype === 'f16') data = transpose(s.data, w.outDim, w.inDim, (k) => new Uint16Array(k));
+    if (s.dtype === 'f32') data = transpose(s.data, w.outDim, w.inDim);
+    else if (s.dtype === 'f16') data = transpose(s.data, w.outDim, w.inDim);
     else {
-      data = transpose(s.data, w.outDim, w.inDim, (k) => new Int8Array(k));
+      data = transpose(s.data, w.outDim, w.inDim);
       rowScale = this.upload(s.scale, 'shared', `${w.name}.scale`);
     }
     const slot: WeightSlot = {

@@ -13,10 +13,14 @@ export function composerShape(w: WeightInfo): { outDim: number; inDim: number; f
   return w.transposed ? { outDim: rows, inDim: cols, flip: false } : { outDim: cols, inDim: rows, flip: true };
 }
 
-/** A stored shared tensor in the device layout; f16 and int8 stay packed (dequantized on the GPU) unless flipped. */
+/**
+ * A stored shared tensor in the device layout; f16 stays packed (dequantized on the GPU), flipped or
+ * not (the embedding is the largest weight: as f32 it would double its bytes), and so does unflipped int8.
+ */
 export function layoutWeight(w: WeightInfo, s: StoredShared): ComposerWeight {
   const { outDim, inDim, flip } = composerShape(w);
   if (!flip && (s.dtype !== 'int8' || w.shape.length === 2)) return { name: w.name, outDim, inDim, shared: s };
+  if (flip && s.dtype === 'f16') return { name: w.name, outDim, inDim, shared: { dtype: 'f16', data: transpose(s.data, w.shape[0]!, w.shape[1]!) } };
   // Per-row scales do not survive a transpose (and 1-D int8 never occurs): dequantize these few on the CPU.
   const f = dequantShared(w, s);
   return { name: w.name, outDim, inDim, shared: { dtype: 'f32', data: flip ? transpose(f, w.shape[0]!, w.shape[1]!) : f } };

@@ -4,7 +4,7 @@
 import { probeBackend, type BackendInfo, type BackendPreference } from '../backendProbe.ts';
 import { createBrowserEngine, createWebGpuDevice } from '../browser.ts';
 import { checkBundle, loadBundle } from '../bundleLoader.ts';
-import { deviceFitProblem, type BundlePlan, type DeviceLimits } from '../bundlePlan.ts';
+import { deviceFitProblem, memoryOn, type BundlePlan, type DeviceLimits } from '../bundlePlan.ts';
 import { CpuComposer } from '../composer/cpuComposer.ts';
 import { GpuComposer } from '../composer/gpuComposer.ts';
 import { trackBuffers } from '../gpuBufferTracker.ts';
@@ -21,7 +21,7 @@ export interface BundleCheck {
   createdBy: string;
   experts: number;
   plan: BundlePlan;
-  /** The plan's memory with composed weights at this device's element size (f16 where the adapter has shader-f16). */
+  /** The plan's memory on this device (bundlePlan's memoryOn). */
   memory: BundlePlan['memory'];
   /** The biggest buffer the GPU adapter allows (WebGPU). */
   deviceBufferLimit: number | null;
@@ -34,14 +34,13 @@ export async function checkBrowserBundle(url: string, preference: BackendPrefere
   const backend = await probeBackend(preference);
   const limits = limitsOf(backend);
   const { manifest, plan } = await checkBundle(url, { only: neededAtLoad });
-  const scale = limits.kind === 'webgpu' ? limits.composedBytesPerElement / 4 : 1;
   return {
     url,
     backend,
     createdBy: manifest.createdBy,
     experts: manifest.experts.length,
     plan,
-    memory: { ...plan.memory, composed: plan.memory.composed * scale, routerCopy: plan.memory.routerCopy * scale },
+    memory: memoryOn(plan, limits),
     deviceBufferLimit: limits.kind === 'webgpu' ? Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize) : null,
     problem: deviceFitProblem(plan, limits),
   };

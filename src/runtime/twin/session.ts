@@ -59,6 +59,8 @@ export interface TurnResult {
   /** Earlier turns left out so the prompt and the answer fit the model's positions. */
   droppedTurns: number;
   routing: Record<string, number>;
+  /** The generated token ids (the text is their decoding): for parity checks across engines. */
+  tokenIds: number[];
   timings: { routeMs: number; composeMs: number; firstTokenMs: number; tokensPerSecond: number; promptTokens: number; generatedTokens: number };
 }
 
@@ -359,6 +361,7 @@ export class TwinSession {
       routing,
       ...(confidence ? { confidence } : {}),
       droppedTurns,
+      tokenIds: [...result.tokens],
       timings: {
         routeMs,
         composeMs,

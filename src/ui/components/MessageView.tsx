@@ -18,7 +18,7 @@ export function MessageView({ m, experts }: { m: ChatMessage; experts: ExpertInf
       {m.role === 'assistant' && m.confidence && !m.confidence.confident && (
         <p className="message-note low-confidence" role="note" data-testid="low-confidence" data-reason={m.confidence.reason}>
           {m.confidence.reason === 'far'
-            ? 'No expert is confident about this message: it is unlike the examples of every expert, so this answer is likely nonsense. This is a tiny demo model: try one of the example prompts.'
+            ? 'No expert is confident about this message: it is unlike the examples of every expert, so this answer is likely wrong. Try one of the experts\' example prompts.'
             : 'No enabled expert is confident about this message (the expert it needs may be switched off), so this answer may be wrong.'}
         </p>
       )}
