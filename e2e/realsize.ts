@@ -4,15 +4,16 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { synthDir } from '../src/cli/bench/realsize.ts';
 
-export const REALSIZE_SHAPE = 'smollm2-135m';
+export const REALSIZE_SHAPE = 'smollm2-135m' as const;
 /**
  * The width, heads, vocabulary and tied head are SmolLM2-135M's; the depth is TWINMERGE_REALSIZE_LAYERS
- * (default 4 of its 30 layers, so the suite stays within its time on SwiftShader; the browser bench
- * runs all 30). Every per-layer tensor has the real model's shape.
+ * (default 4 of its 30 layers, so the suite stays within its time on SwiftShader; `npm run bench --
+ * --only=browser-135m` runs all 30). Every per-layer tensor has the real model's shape.
  */
 export const REALSIZE_LAYERS = Number(process.env.TWINMERGE_REALSIZE_LAYERS ?? 4);
-export const REALSIZE_DIR = `.cache/synth/${REALSIZE_SHAPE}-${REALSIZE_LAYERS}l`;
+export const REALSIZE_DIR = synthDir(REALSIZE_SHAPE, REALSIZE_LAYERS);
 export const REALSIZE_BUNDLE = join(REALSIZE_DIR, 'bundle');
 
 function twinmerge(args: string[]): void {

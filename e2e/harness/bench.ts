@@ -210,9 +210,9 @@ async function composer(c: ComposeCase & { iters: number; ort: boolean; ortAdd: 
 }
 
 /** The product path: TwinSession per message (route on the shared model, compose, generate). */
-async function overhead(o: { bundleUrl: string; prompts: { expert: string; text: string }[]; messages: number; maxNewTokens: number }): Promise<OverheadResult> {
+async function overhead(o: { bundleUrl: string; backend?: 'webgpu' | 'wasm'; prompts: { expert: string; text: string }[]; messages: number; maxNewTokens: number }): Promise<OverheadResult> {
   const t0 = now();
-  const session = await openBrowserSession(o.bundleUrl, 'webgpu', () => undefined);
+  const session = await openBrowserSession(o.bundleUrl, o.backend ?? 'webgpu', () => undefined, { wasmPaths: WASM_PATHS });
   const openMs = now() - t0;
   const settings = { temperature: 0, topK: 0, topP: 1, maxNewTokens: o.maxNewTokens, seed: 0, routingTemperature: 1, routingTopK: 0 };
   const ask = (text: string) => session.generate([{ role: 'user', content: text }], settings, { kind: 'twin' }, () => undefined, new AbortController().signal);

@@ -2,9 +2,10 @@
 // library API, against a Vite dev server started in this process on a free port (127.0.0.1: a secure
 // context, as WebGPU needs). The bundle directory is served to the page by request interception,
 // so it may live anywhere on disk.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join, normalize, resolve } from 'node:path';
+import { isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import type { Browser, Page } from '@playwright/test';
 import type { ViteDevServer } from 'vite';
 import type { ComposerBenchResult, DecodeResult, EngineBrowserResult, OverheadResult } from './results.ts';
@@ -48,13 +49,24 @@ export class BenchBrowser {
   /** URL prefix → directory, served to every page opened afterwards by request interception. */
   private readonly served = new Map<string, string>();
 
+  /**
+   * The URL of a folder inside the checkout, served by the dev server itself (large files: request
+   * interception passes bodies through the DevTools protocol, and a model of hundreds of MB kills the page).
+   */
+  urlOf(repoRelativeDir: string): string {
+    const rel = relative(resolve('.'), resolve(repoRelativeDir));
+    if (rel.startsWith('..') || isAbsolute(rel)) throw new Error(`${repoRelativeDir} is outside the checkout: the dev server cannot serve it`);
+    return `${this.baseUrl}/${rel.split(sep).join('/')}`;
+  }
+
   /** Serve `dir` to the pages under `prefix` (e.g. '/bench-model'); returns the absolute URL. */
   serve(prefix: string, dir: string): string {
     this.served.set(prefix, resolve(dir));
     return `${this.baseUrl}${prefix}`;
   }
 
-  static async start(bundleDir: string, log: (s: string) => void): Promise<BenchBrowser> {
+  /** `extraArgs`: more Chromium flags (a real GPU may need e.g. --enable-features=Vulkan; see `npm run check:gpu`). */
+  static async start(bundleDir: string, log: (s: string) => void, extraArgs: readonly string[] = []): Promise<BenchBrowser> {
     const port = await freePort();
     // In-process dev server with HMR and file watching off: others edit the checkout while the
     // benchmark runs, and a full reload would kill the page mid-measurement.
@@ -63,6 +75,21 @@ export class BenchBrowser {
       configFile: resolve('vite.config.ts'),
       logLevel: 'error',
       server: { host: '127.0.0.1', port, strictPort: true, hmr: false, watch: null },
+      // A missing file under a served folder is a 404 (transformers.js probes optional files), not the
+      // dev server's index.html fallback.
+      plugins: [
+        {
+          name: 'bench-404',
+          configureServer(server) {
+            server.middlewares.use((req, res, next) => {
+              const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+              if (!/^\/(\.cache|models)\//.test(path) || existsSync(join(resolve('.'), normalize(path)))) return next();
+              res.statusCode = 404;
+              res.end('not found');
+            });
+          },
+        },
+      ],
       // transformers.js (engine-browser section) is served as the plain ESM it ships: pre-bundled,
       // its `onnxruntime-web/webgpu` import (excluded in vite.config.ts) would resolve to the app's
       // onnxruntime-web 1.30 instead of the 1.31 build it depends on. Its own dependencies are ESM too;
@@ -75,7 +102,7 @@ export class BenchBrowser {
     const { chromium } = await import('@playwright/test');
     let browser: Browser;
     try {
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: [...ARGS, ...extraArgs], headless: true });
     } catch (e) {
       await vite.close();
       throw e;
@@ -83,8 +110,8 @@ export class BenchBrowser {
     return new BenchBrowser(vite, browser, baseUrl, resolve(bundleDir));
   }
 
-  /** A fresh page (fresh JS context: ORT sees one device per page) with the harness loaded. */
-  private async page(log: (s: string) => void): Promise<Page> {
+  /** A fresh page (fresh JS context: ORT sees one device per page) with a harness loaded (default the bench page). */
+  private async page(log: (s: string) => void, harness = '/e2e/harness/bench.html'): Promise<Page> {
     const context = await this.browser.newContext();
     const page = await context.newPage();
     page.on('console', (m) => {
@@ -108,7 +135,7 @@ export class BenchBrowser {
         }
       });
     }
-    await page.goto(`${this.baseUrl}/e2e/harness/bench.html`);
+    await page.goto(`${this.baseUrl}${harness}`);
     await page.waitForFunction(() => document.body.dataset.ready === 'true', undefined, { timeout: 120_000 });
     return page;
   }
@@ -125,12 +152,23 @@ export class BenchBrowser {
     }
   }
 
+  /** `window[global][fn](arg)` on a fresh page of another harness (one that sets body[data-ready]). */
+  async run<T>(harness: string, global: string, fn: string, arg: unknown, log: (s: string) => void): Promise<T> {
+    const page = await this.page(log, harness);
+    try {
+      return (await page.evaluate(({ global, fn, arg }) => (window as unknown as Record<string, Record<string, (a: unknown) => Promise<unknown>>>)[global]![fn]!(arg), { global, fn, arg })) as T;
+    } finally {
+      await page.context().close();
+    }
+  }
+
   composer(c: ComposeCase & { iters: number; ort: boolean; ortAdd: boolean; copyMb: number }, log: (s: string) => void): Promise<ComposerBenchResult> {
     return this.call('composer', c, log);
   }
 
-  overhead(o: { prompts: { expert: string; text: string }[]; messages: number; maxNewTokens: number }, log: (s: string) => void): Promise<OverheadResult> {
-    return this.call('overhead', { ...o, bundleUrl: `${this.baseUrl}${BUNDLE_PREFIX}` }, log);
+  /** The product's path per message (route, compose, generate) on the bench bundle, or the one at `bundleUrl`. */
+  overhead(o: { prompts: { expert: string; text: string }[]; messages: number; maxNewTokens: number; backend?: 'webgpu' | 'wasm'; bundleUrl?: string }, log: (s: string) => void): Promise<OverheadResult> {
+    return this.call('overhead', { bundleUrl: `${this.baseUrl}${BUNDLE_PREFIX}`, ...o }, log);
   }
 
   decode(o: { backend: 'webgpu' | 'wasm'; promptTokens: number; decodeTokens: number; reps: number }, log: (s: string) => void): Promise<DecodeResult> {

@@ -3,8 +3,8 @@
  * (machines are shared and noisy: nothing here asserts an absolute time). Writes
  * docs/results/bench.json and docs/results/bench.md. See docs/benchmarks.md.
  *
- *   npm run bench -- [--bundle=models/bundle] [--quick] [--only=composer,cpu,overhead,decode,engine,engine-browser,pack]
- *                    [--skip=...] [--big-layers=1] [--pack-layers=30] [--engine-big] [--out=docs/results]
+ *   npm run bench -- [--bundle=models/bundle] [--quick] [--only=composer,cpu,overhead,decode,engine,engine-browser,browser-135m,pack]
+ *                    [--skip=...] [--big-layers=1] [--pack-layers=30] [--real-layers=30] [--engine-big] [--out=docs/results]
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -14,9 +14,10 @@ import { exportCheckpoint } from '../export.ts';
 import { BenchBrowser, type ComposerBenchResult, type DecodeResult, type EngineBrowserResult, type OverheadResult } from './browser.ts';
 import { benchCpuComposer, type CpuComposerResult } from './cpu.ts';
 import { benchPack, type PackBenchRow } from './pack.ts';
+import { ensureSynthBundle, singleFileCheckpoint, synthDir } from './realsize.ts';
 import { median, SMOLLM2_135M_CONFIG, ZOO_CONFIG, type ComposeCase } from './shapes.ts';
 
-const SECTIONS = ['composer', 'cpu', 'overhead', 'decode', 'engine', 'engine-browser', 'pack'] as const;
+const SECTIONS = ['composer', 'cpu', 'overhead', 'decode', 'engine', 'engine-browser', 'browser-135m', 'pack'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Options {
@@ -25,6 +26,8 @@ interface Options {
   sections: Set<Section>;
   bigLayers: number;
   packLayers: number;
+  /** Layers of the SmolLM2-135M-shaped bundle the browser-135m section runs (30 = the real depth). */
+  realLayers: number;
   engineBig: boolean;
   out: string;
 }
@@ -33,7 +36,7 @@ function parseArgs(args: string[]): Options {
   const opt = (k: string) => args.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3);
   const list = (s: string | undefined) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
   for (const a of args) {
-    if (!/^--(bundle|only|skip|big-layers|pack-layers|out)=|^--(quick|engine-big|help)$/.test(a)) throw new Error(`unknown option ${a} (see docs/benchmarks.md)`);
+    if (!/^--(bundle|only|skip|big-layers|pack-layers|real-layers|out)=|^--(quick|engine-big|help)$/.test(a)) throw new Error(`unknown option ${a} (see docs/benchmarks.md)`);
   }
   const only = list(opt('only'));
   const skip = new Set(list(opt('skip')) ?? []);
@@ -45,6 +48,7 @@ function parseArgs(args: string[]): Options {
     sections,
     bigLayers: Number(opt('big-layers') ?? 1),
     packLayers: Number(opt('pack-layers') ?? 30),
+    realLayers: Number(opt('real-layers') ?? 30),
     engineBig: args.includes('--engine-big'),
     out: opt('out') ?? 'docs/results',
   };
@@ -65,11 +69,9 @@ export interface BenchReport {
   overhead: (OverheadResult & { summary: { routeMs: number; composeMs: number; firstTokenMs: number; overheadShareOfTtft: number; firstMessageTtftOverLater: number } }) | null;
   decode: (DecodeResult & { composedTokS: number; staticTokS: number; ratio: number })[];
   engine: { rows: EngineBenchRow[]; ratios: { model: string; ep: string; decodeRatio: number; prefillRatio: number }[] } | null;
-  engineBrowser: {
-    model: string;
-    rows: EngineBrowserRow[];
-    ratios: { ep: string; decodeRatio: number | null; prefillRatio: number | null }[];
-  } | null;
+  engineBrowser: EngineComparison | null;
+  /** A SmolLM2-135M-shaped bundle in Chromium: the app's path per message on each EP, and ours vs transformers.js on one expert. */
+  browser135m: { layers: number; bundleBytes: number; sessions: RealSizeSession[]; engine: EngineComparison | null } | null;
   pack: { rows: PackBenchRow[]; growth: { label: string; perExtraExpertBytes: number; rssMinusOutput2: number; rssMinusOutput4: number } | null } | null;
   notes: string[];
   seconds: number;
@@ -94,6 +96,10 @@ export interface BenchHeadline {
   composerVsOrtMatMul: number | null;
   /** `twinmerge pack` of twinmerge synth's SmolLM2-135M-shaped checkpoints, all 30 layers, 4 experts. */
   pack135m: { seconds: number; peakRssMB: number } | null;
+  /** The SmolLM2-135M-shaped bundle in Chromium, per EP: medians per message (route, whole-model compose, TTFT, decode). */
+  chromium135m: Record<'webgpu' | 'wasm', { routeMs: number; composeMs: number; firstTokenMs: number; decodeTokS: number; openMs: number } | null>;
+  /** Decode ours / transformers.js on the standard export of one of that bundle's experts (same EP, same page setup). */
+  decodeRatio135m: { webgpu: number | null; wasm: number | null };
 }
 
 export function benchHeadline(r: BenchReport): BenchHeadline {
@@ -101,6 +107,11 @@ export function benchHeadline(r: BenchReport): BenchHeadline {
   const dec = (ep: string) => r.decode.find((d) => d.backend === ep)?.ratio ?? null;
   const composer = r.composerGpu.map((c) => c.ratioOrtMatMulAddOverOurs).filter((x): x is number => x !== null);
   const pack135 = r.pack?.rows.find((p) => p.label.startsWith('SmolLM2-135M') && p.layers === 30 && p.experts === 4);
+  const real = (ep: 'webgpu' | 'wasm') => {
+    const x = r.browser135m?.layers === 30 ? r.browser135m.sessions.find((q) => q.backend === ep)?.summary : undefined;
+    return x ? { routeMs: x.routeMs, composeMs: x.composeMs, firstTokenMs: x.firstTokenMs, decodeTokS: x.decodeTokS, openMs: x.openMs } : null;
+  };
+  const real135Ratio = (ep: string) => (r.browser135m?.layers === 30 ? (r.browser135m.engine?.ratios.find((x) => x.ep === ep)?.decodeRatio ?? null) : null);
   return {
     overheadShareOfTtft: r.overhead?.summary.overheadShareOfTtft ?? null,
     firstMessageTtftOverLater: r.overhead?.summary.firstMessageTtftOverLater ?? null,
@@ -109,7 +120,24 @@ export function benchHeadline(r: BenchReport): BenchHeadline {
     composedVsStaticDecode: { webgpu: dec('webgpu'), wasm: dec('wasm') },
     composerVsOrtMatMul: composer.length ? Math.min(...composer) : null,
     pack135m: pack135 ? { seconds: pack135.seconds, peakRssMB: pack135.maxRssBytes / 1e6 } : null,
+    chromium135m: { webgpu: real('webgpu'), wasm: real('wasm') },
+    decodeRatio135m: { webgpu: real135Ratio('webgpu'), wasm: real135Ratio('wasm') },
   };
+}
+
+export interface EngineComparison {
+  model: string;
+  rows: EngineBrowserRow[];
+  ratios: { ep: string; decodeRatio: number | null; prefillRatio: number | null }[];
+}
+
+/** One EP's session on the real-size bundle: open (download, upload, compile, warm up), then messages. */
+export interface RealSizeSession {
+  backend: 'webgpu' | 'wasm';
+  result: OverheadResult | null;
+  error: string | null;
+  /** Medians over the messages after the first. */
+  summary: { openMs: number; routeMs: number; composeMs: number; firstTokenMs: number; decodeTokS: number; overheadShareOfTtft: number } | null;
 }
 
 /** One engine-browser case: medians, or the error that stopped it. */
@@ -199,15 +227,26 @@ function markdown(r: BenchReport): string {
     for (const x of r.engine.ratios) L.push(`| ${x.model} | ${x.ep} | **${f(x.decodeRatio)}** | ${f(x.prefillRatio)} |`);
     L.push('');
   }
-  if (r.engineBrowser) {
-    const eb = r.engineBrowser;
-    L.push('## Engine in Chromium: ours vs transformers.js (same EP)', '');
+  const engineTable = (eb: EngineComparison) => {
     L.push(`Model: ${eb.model}. Ours = the weights-as-inputs graph (the app's path) fed the checkpoint's weights (GPU buffers on WebGPU, CPU tensors on WASM); transformers.js = \`AutoModelForCausalLM\` on the standard export (\`twinmerge export\`), its own onnxruntime-web. Greedy, batch 1, fp32, WASM 1 thread. Ratio = ours / transformers.js (goal ≥ 1.0 for decode).`, '');
     L.push('| EP | impl | prompt | decode tokens | prefill tok/s | decode tok/s | same greedy tokens as ours |', '|---|---|---|---|---|---|---|');
-    for (const e of eb.rows) L.push(`| ${e.ep} | ${e.impl} | ${e.promptTokens} | ${e.decodeTokens} | ${e.error ? `failed: ${e.error.replace(/\|/g, '/').slice(0, 200)}` : f(e.prefillTokS, 0)} | ${e.error ? '–' : f(e.decodeTokS, 1)} | ${e.impl === 'ours' ? '' : e.sameTokensAsOurs === null ? '–' : e.sameTokensAsOurs ? 'yes' : 'NO'} |`);
+    for (const e of eb.rows) L.push(`| ${e.ep} | ${e.impl} | ${e.promptTokens} | ${e.decodeTokens} | ${e.error ? `failed: ${e.error.replace(/\|/g, '/').slice(0, 200)}` : f(e.prefillTokS, 0)} | ${e.error ? '–' : f(e.decodeTokS, e.decodeTokS !== null && e.decodeTokS < 1 ? 3 : 1)} | ${e.impl === 'ours' ? '' : e.sameTokensAsOurs === null ? '–' : e.sameTokensAsOurs ? 'yes' : 'NO'} |`);
     L.push('', '| EP | decode ratio ours / transformers.js | prefill ratio |', '|---|---|---|');
     for (const x of eb.ratios) L.push(`| ${x.ep} | **${f(x.decodeRatio)}** | ${f(x.prefillRatio)} |`);
     L.push('');
+  };
+  if (r.engineBrowser) {
+    L.push('## Engine in Chromium: ours vs transformers.js (same EP)', '');
+    engineTable(r.engineBrowser);
+  }
+  if (r.browser135m) {
+    const b = r.browser135m;
+    L.push(`## SmolLM2-135M shape in Chromium (${b.layers} of 30 layers)`, '');
+    L.push(`twinmerge synth's random SmolLM2-135M-shaped checkpoints (4 experts), packed (${mb(b.bundleBytes)} MB bundle), opened as the app opens a bundle (download, upload, compile, warm-up), then messages through route + compose (whole model) + generate, greedy. Medians over the messages after the first.`, '');
+    L.push('| EP | open s | route ms | compose ms | first token ms | decode tok/s | (route + compose) / TTFT |', '|---|---|---|---|---|---|---|');
+    for (const x of b.sessions) L.push(x.summary ? `| ${x.backend} (${x.result?.adapter ?? ''}) | ${f(x.summary.openMs / 1000, 1)} | ${f(x.summary.routeMs, 0)} | ${f(x.summary.composeMs, 0)} | ${f(x.summary.firstTokenMs, 0)} | ${f(x.summary.decodeTokS, 3)} | ${f(x.summary.overheadShareOfTtft)} |` : `| ${x.backend} | failed: ${(x.error ?? '').replace(/\|/g, '/').slice(0, 200)} | | | | | |`);
+    L.push('');
+    if (b.engine) engineTable(b.engine);
   }
   if (r.pack) {
     L.push('## Pack: time and peak memory (child process, getrusage maxRSS)', '');
@@ -229,25 +268,40 @@ function markdown(r: BenchReport): string {
 // the app's 1.30 ones at /ort/: the page gets that version's dist folder under its own prefix.
 const TJS_ORT_DIST = ['node_modules/@huggingface/transformers/node_modules/onnxruntime-web/dist', 'node_modules/onnxruntime-web/dist'];
 
+/** A scratch folder under .cache (git-ignored, inside the checkout: the dev server serves it). */
+function benchTmp(what: string): string {
+  mkdirSync('.cache', { recursive: true });
+  return mkdtempSync(join('.cache', `bench-${what}-`));
+}
+
 /** engine-browser: ours vs transformers.js on the WebGPU and WASM EPs in Chromium (models/base). */
-async function engineBrowser(browser: BenchBrowser, o: Options, notes: string[], log: (s: string) => void): Promise<NonNullable<BenchReport['engineBrowser']>> {
+function engineBrowser(browser: BenchBrowser, o: Options, notes: string[], log: (s: string) => void): Promise<EngineComparison> {
   const ckpt = 'models/base';
-  const promptTokens = o.quick ? 16 : 64;
-  const decodeTokens = o.quick ? 8 : 32;
-  const reps = o.quick ? 1 : 3;
-  const rows: EngineBrowserRow[] = [];
-  const out = { model: `zoo base (${ckpt})`, rows, ratios: [] as { ep: string; decodeRatio: number | null; prefillRatio: number | null }[] };
   if (!existsSync(join(ckpt, 'model.safetensors'))) {
     notes.push(`engine-browser: no checkpoint at ${ckpt} (train the zoo first); not measured`);
-    return out;
+    return Promise.resolve({ model: `zoo base (${ckpt})`, rows: [], ratios: [] });
   }
-  const tmp = mkdtempSync(join(tmpdir(), 'tm-bench-export-'));
+  return compareEngines(browser, { ckpt, model: `zoo base (${ckpt})`, section: 'engine-browser', promptTokens: o.quick ? 16 : 64, decodeTokens: o.quick ? 8 : 32, reps: o.quick ? 1 : 3 }, notes, log);
+}
+
+/** Ours vs transformers.js (on `twinmerge export`'s folder of the same checkpoint) on each EP, greedy, same prompt. */
+async function compareEngines(
+  browser: BenchBrowser,
+  c: { ckpt: string; model: string; section: string; promptTokens: number; decodeTokens: number; reps: number },
+  notes: string[],
+  log: (s: string) => void,
+): Promise<EngineComparison> {
+  const { promptTokens, decodeTokens, reps } = c;
+  const rows: EngineBrowserRow[] = [];
+  const out: EngineComparison = { model: c.model, rows, ratios: [] };
+  // Inside the checkout, so the dev server serves the export and the checkpoint (see BenchBrowser.urlOf).
+  const tmp = benchTmp('export');
   try {
-    log(`engine-browser: exporting ${ckpt} for transformers.js`);
-    await exportCheckpoint(ckpt, join(tmp, 'm'));
-    const vocab = Number((JSON.parse(readFileSync(join(ckpt, 'config.json'), 'utf8')) as { vocab_size: number }).vocab_size);
-    const modelRoot = `${browser.serve('/bench-model', tmp)}/`;
-    const ckptUrl = browser.serve('/bench-ckpt', ckpt);
+    log(`${c.section}: exporting ${c.ckpt} for transformers.js`);
+    await exportCheckpoint(c.ckpt, join(tmp, 'm'));
+    const vocab = Number((JSON.parse(readFileSync(join(c.ckpt, 'config.json'), 'utf8')) as { vocab_size: number }).vocab_size);
+    const modelRoot = `${browser.urlOf(tmp)}/`;
+    const ckptUrl = browser.urlOf(c.ckpt);
     const ortDist = TJS_ORT_DIST.find((d) => existsSync(d))!;
     const ortUrl = `${browser.serve('/bench-tjs-ort', ortDist)}/`;
     const common = { promptTokens, decodeTokens, reps };
@@ -260,13 +314,13 @@ async function engineBrowser(browser: BenchBrowser, o: Options, notes: string[],
       raw: r,
     });
     const attempt = async (ep: 'webgpu' | 'wasm', impl: EngineBrowserRow['impl'], fn: () => Promise<EngineBrowserResult>) => {
-      log(`engine-browser: ${impl} on ${ep}`);
+      log(`${c.section}: ${impl} on ${ep}`);
       try {
         return row(ep, impl, await fn(), null);
       } catch (e) {
         const msg = (e instanceof Error ? e.message : String(e)).replace(/^page\.evaluate: /, '').split('\n')[0]!;
-        log(`engine-browser: ${impl} on ${ep} failed: ${msg}`);
-        notes.push(`engine-browser: ${impl} on ${ep} failed: ${msg}`);
+        log(`${c.section}: ${impl} on ${ep} failed: ${msg}`);
+        notes.push(`${c.section}: ${impl} on ${ep} failed: ${msg}`);
         return row(ep, impl, null, msg);
       }
     };
@@ -282,6 +336,52 @@ async function engineBrowser(browser: BenchBrowser, o: Options, notes: string[],
     rmSync(tmp, { recursive: true, force: true });
   }
   return out;
+}
+
+/**
+ * browser-135m: twinmerge synth's SmolLM2-135M-shaped bundle (made and packed when missing) through
+ * the app's path (openBrowserSession, then route + compose + generate per message) on WebGPU and on
+ * WASM; then ours vs transformers.js on its first expert's checkpoint. SwiftShader runs the 30-layer
+ * model at seconds per token: few, short messages.
+ */
+async function browser135m(browser: BenchBrowser, o: Options, notes: string[], log: (s: string) => void): Promise<NonNullable<BenchReport['browser135m']>> {
+  const bundle = await ensureSynthBundle('smollm2-135m', o.realLayers, log);
+  const manifest = JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8')) as ManifestLite & { files: { bytes: number }[] };
+  const bundleUrl = browser.urlOf(bundle);
+  const prompts = manifest.experts.map((e) => ({ expert: e.id, text: e.examplePrompts[0] ?? e.id }));
+  const sessions: RealSizeSession[] = [];
+  for (const backend of ['webgpu', 'wasm'] as const) {
+    log(`browser-135m: ${o.realLayers} layers on ${backend}`);
+    try {
+      const r = await browser.overhead({ bundleUrl, backend, prompts, messages: o.quick ? 2 : 3, maxNewTokens: o.quick ? 4 : 8 }, log);
+      const m = r.messages;
+      const summary = {
+        openMs: r.openMs,
+        routeMs: median(m.map((x) => x.routeMs)),
+        composeMs: median(m.map((x) => x.composeMs)),
+        firstTokenMs: median(m.map((x) => x.firstTokenMs)),
+        decodeTokS: median(m.map((x) => x.tokensPerSecond)),
+        overheadShareOfTtft: median(m.map((x) => (x.routeMs + x.composeMs) / x.firstTokenMs)),
+      };
+      log(`browser-135m: ${backend}: open ${(summary.openMs / 1000).toFixed(1)} s, route ${summary.routeMs.toFixed(0)} ms, compose ${summary.composeMs.toFixed(0)} ms, TTFT ${summary.firstTokenMs.toFixed(0)} ms, ${summary.decodeTokS.toFixed(2)} tok/s`);
+      sessions.push({ backend, result: r, error: null, summary });
+    } catch (e) {
+      const msg = (e instanceof Error ? e.message : String(e)).replace(/^page\.evaluate: /, '').split('\n')[0]!;
+      notes.push(`browser-135m: ${backend} failed: ${msg}`);
+      sessions.push({ backend, result: null, error: msg, summary: null });
+    }
+  }
+  const tmp = benchTmp('135m');
+  let engine: EngineComparison | null = null;
+  try {
+    const expert = join(synthDir('smollm2-135m', o.realLayers), 'experts', manifest.experts[0]!.id);
+    log(`browser-135m: ${expert} as one safetensors file`);
+    await singleFileCheckpoint(expert, join(tmp, 'ckpt'));
+    engine = await compareEngines(browser, { ckpt: join(tmp, 'ckpt'), model: `SmolLM2-135M-shaped expert (${o.realLayers} layers)`, section: 'browser-135m', promptTokens: 16, decodeTokens: o.quick ? 4 : 8, reps: 1 }, notes, log);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return { layers: o.realLayers, bundleBytes: manifest.files.reduce((s, f) => s + f.bytes, 0), sessions, engine };
 }
 
 export async function benchMain(args: string[]): Promise<number> {
@@ -303,6 +403,7 @@ export async function benchMain(args: string[]): Promise<number> {
     decode: [],
     engine: null,
     engineBrowser: null,
+    browser135m: null,
     pack: null,
     notes,
     seconds: 0,
@@ -319,7 +420,7 @@ export async function benchMain(args: string[]): Promise<number> {
   };
   const gpuIters = o.quick ? [3, 2] : [7, 3];
 
-  const wantBrowser = o.sections.has('composer') || o.sections.has('engine-browser') || (manifest && (o.sections.has('overhead') || o.sections.has('decode')));
+  const wantBrowser = o.sections.has('composer') || o.sections.has('engine-browser') || o.sections.has('browser-135m') || (manifest && (o.sections.has('overhead') || o.sections.has('decode')));
   if (wantBrowser) {
     let browser: BenchBrowser | undefined;
     try {
@@ -369,6 +470,8 @@ export async function benchMain(args: string[]): Promise<number> {
       }
       flush();
       if (o.sections.has('engine-browser')) report.engineBrowser = await engineBrowser(browser, o, notes, log);
+      flush();
+      if (o.sections.has('browser-135m')) report.browser135m = await browser135m(browser, o, notes, log);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       notes.push(`browser benchmarks failed: ${msg.split('\n')[0]}`);

@@ -79,3 +79,17 @@ export interface EngineBrowserResult {
   tokens: number[];
   setupMs: number;
 }
+
+/** `npm run check:gpu` (e2e/harness/checkgpu.ts): one session of the bundle with float16 or float32 composed weights. */
+export interface GpuCheckRun {
+  composed: 'float16' | 'float32';
+  openMs: number;
+  answers: { prompt: string; tokenIds: number[]; routing: Record<string, number>; composeMs: number; firstTokenMs: number; tokensPerSecond: number }[];
+  memory: { shared: number; composed: number; experts: number };
+}
+
+export interface GpuCheck {
+  adapter: { vendor: string; architecture: string; description: string; isFallback: boolean } | null;
+  shaderF16: boolean;
+  runs: GpuCheckRun[];
+}

@@ -51,12 +51,13 @@ export async function checkBrowserBundle(url: string, preference: BackendPrefere
  * left out. `withBaseDelta`: fetch D now too (restoring stored PEFT adapters), not on first need.
  * `beforeAllocate`: runs once the bundle is downloaded and checked, before any GPU or model memory is
  * taken (the worker frees the bundle it had there, so a bundle that fails to download leaves it loaded).
+ * `composedFloat32`: float32 composed weights even where the adapter has shader-f16 (`npm run check:gpu` compares both).
  */
 export async function openBrowserSession(
   url: string,
   preference: BackendPreference,
   onProgress: (p: SessionProgress) => void,
-  opts: { wasmPaths?: string; withBaseDelta?: boolean; beforeAllocate?: () => Promise<void> } = {},
+  opts: { wasmPaths?: string; withBaseDelta?: boolean; beforeAllocate?: () => Promise<void>; composedFloat32?: boolean } = {},
 ): Promise<TwinSession> {
   const probed = await probeBackend(preference);
   // Full fine-tuned weights are fetched on demand (compare view), not at load.
@@ -79,7 +80,7 @@ export async function openBrowserSession(
   // With shader-f16 the composer writes half-precision weights (half the bytes) for a graph whose
   // weight inputs are float16. Software adapters (SwiftShader) pay dearly for workgroup barriers:
   // the flat kernel there.
-  const weightInputType = device && f16 ? 'float16' : 'float32';
+  const weightInputType = device && f16 && !opts.composedFloat32 ? 'float16' : 'float32';
   const kernel = probed.kind === 'webgpu' && probed.isSoftware ? 'flat' : 'tiled';
   const ortFolder = new URL(opts.wasmPaths ?? '/ort/', self.location.href).href;
   return TwinSession.create({
