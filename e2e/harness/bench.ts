@@ -226,7 +226,8 @@ async function overhead(o: { bundleUrl: string; backend?: 'webgpu' | 'wasm'; pro
     const top = Object.entries(r.routing).sort((a, b) => b[1] - a[1])[0];
     messages.push({ expert: p.expert, ...r.timings, top: top ? `${top[0]}:${top[1].toFixed(2)}` : '' });
   }
-  const backend = session.backend.kind === 'webgpu' ? `webgpu (${session.backend.adapterName})` : `wasm (${session.backend.reason})`;
+  const b = session.backend;
+  const backend = b.kind === 'webgpu' ? `webgpu (${b.adapterName})` : `wasm (${b.threads} thread${b.threads === 1 ? '' : 's'})`;
   await session.dispose();
   return { adapter: backend, backend: session.backend.kind, messages, first, openMs };
 }

@@ -244,7 +244,7 @@ function markdown(r: BenchReport): string {
     L.push(`## SmolLM2-135M shape in Chromium (${b.layers} of 30 layers)`, '');
     L.push(`twinmerge synth's random SmolLM2-135M-shaped checkpoints (4 experts), packed (${mb(b.bundleBytes)} MB bundle), opened as the app opens a bundle (download, upload, compile, warm-up), then messages through route + compose (whole model) + generate, greedy. Medians over the messages after the first.`, '');
     L.push('| EP | open s | route ms | compose ms | first token ms | decode tok/s | (route + compose) / TTFT |', '|---|---|---|---|---|---|---|');
-    for (const x of b.sessions) L.push(x.summary ? `| ${x.backend} (${x.result?.adapter ?? ''}) | ${f(x.summary.openMs / 1000, 1)} | ${f(x.summary.routeMs, 0)} | ${f(x.summary.composeMs, 0)} | ${f(x.summary.firstTokenMs, 0)} | ${f(x.summary.decodeTokS, 3)} | ${f(x.summary.overheadShareOfTtft)} |` : `| ${x.backend} | failed: ${(x.error ?? '').replace(/\|/g, '/').slice(0, 200)} | | | | | |`);
+    for (const x of b.sessions) L.push(x.summary ? `| ${x.result?.adapter ?? x.backend} | ${f(x.summary.openMs / 1000, 1)} | ${f(x.summary.routeMs, 0)} | ${f(x.summary.composeMs, 0)} | ${f(x.summary.firstTokenMs, 0)} | ${f(x.summary.decodeTokS, 3)} | ${f(x.summary.overheadShareOfTtft)} |` : `| ${x.backend} | failed: ${(x.error ?? '').replace(/\|/g, '/').slice(0, 200)} | | | | | |`);
     L.push('');
     if (b.engine) engineTable(b.engine);
   }
