@@ -59,3 +59,19 @@ export async function probeBackend(preference: BackendPreference = 'auto'): Prom
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
   };
 }
+
+/**
+ * Above this many parameters a software adapter (SwiftShader) is far slower than WASM: a
+ * SmolLM2-135M-shaped model decodes at 0.07 tok/s there against 4.7 on WASM (docs/limitations.md).
+ */
+export const SOFTWARE_ADAPTER_MAX_PARAMETERS = 10_000_000;
+
+/** The backend for a model of `parameters` parameters: 'auto' leaves a software adapter for WASM when the model is large. */
+export function chooseForModel(probed: BackendInfo, preference: BackendPreference, parameters: number): BackendInfo {
+  if (preference !== 'auto' || probed.kind !== 'webgpu' || !probed.isSoftware || parameters <= SOFTWARE_ADAPTER_MAX_PARAMETERS) return probed;
+  return {
+    kind: 'wasm',
+    reason: `The GPU adapter (${probed.adapterName}) is a software emulation: for a model of ${(parameters / 1e6).toFixed(0)} M parameters WASM is much faster here. Choose WebGPU in the settings to use it anyway.`,
+    threads: wasmThreads(),
+  };
+}

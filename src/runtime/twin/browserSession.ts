@@ -1,7 +1,7 @@
 // Opens a TwinSession in the browser (the worker): probe WebGPU, create one device for the
 // composer's WGSL and onnxruntime-web, fetch the bundle (sizes and sha256 checked), pick the
 // composer (GpuComposer on WebGPU, CpuComposer on WASM) and the engine.
-import { probeBackend, type BackendInfo, type BackendPreference } from '../backendProbe.ts';
+import { chooseForModel, probeBackend, type BackendInfo, type BackendPreference } from '../backendProbe.ts';
 import { createBrowserEngine, createWebGpuDevice } from '../browser.ts';
 import { checkBundle, loadBundle } from '../bundleLoader.ts';
 import { deviceFitProblem, memoryOn, type BundlePlan, type DeviceLimits } from '../bundlePlan.ts';
@@ -31,9 +31,10 @@ export interface BundleCheck {
 
 /** Reads a bundle's manifest and measures it against this device; a missing or broken bundle throws (BundleLoadError). */
 export async function checkBrowserBundle(url: string, preference: BackendPreference): Promise<BundleCheck> {
-  const backend = await probeBackend(preference);
-  const limits = limitsOf(backend);
+  const probed = await probeBackend(preference);
   const { manifest, plan } = await checkBundle(url, { only: neededAtLoad });
+  const backend = chooseForModel(probed, preference, plan.parameters);
+  const limits = limitsOf(backend);
   return {
     url,
     backend,
@@ -59,11 +60,15 @@ export async function openBrowserSession(
   onProgress: (p: SessionProgress) => void,
   opts: { wasmPaths?: string; withBaseDelta?: boolean; beforeAllocate?: () => Promise<void>; composedFloat32?: boolean } = {},
 ): Promise<TwinSession> {
-  const probed = await probeBackend(preference);
+  let probed = await probeBackend(preference);
   // Full fine-tuned weights are fetched on demand (compare view), not at load.
-  // Before any download: does the model fit this adapter's buffers (composed f16 where it has shader-f16), or wasm's memory?
-  const limits = limitsOf(probed);
-  const bundle = await loadBundle(url, { onProgress, only: (f, m) => neededAtLoad(f, m) || (!!opts.withBaseDelta && f.path === m.shared.baseDelta?.file), fits: (plan) => deviceFitProblem(plan, limits) });
+  // Before any download: the backend for this model's size (a software adapter leaves large models to
+  // WASM), and does the model fit its buffers (composed f16 where it has shader-f16), or wasm's memory?
+  const fits = (plan: BundlePlan) => {
+    probed = chooseForModel(probed, preference, plan.parameters);
+    return deviceFitProblem(plan, limitsOf(probed));
+  };
+  const bundle = await loadBundle(url, { onProgress, only: (f, m) => neededAtLoad(f, m) || (!!opts.withBaseDelta && f.path === m.shared.baseDelta?.file), fits });
   await opts.beforeAllocate?.();
   let backend: BackendInfo = probed;
   let device: GPUDevice | undefined;
