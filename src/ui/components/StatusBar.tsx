@@ -13,7 +13,7 @@ function describeBackend(b: BackendInfo): string {
 export function StatusBar({ backend, memory, notice, offline }: { backend: BackendInfo | null; memory: MemoryReport | null; notice: Notice | null; offline: boolean }) {
   const kind = backend?.kind ?? 'probing';
   let detail = '';
-  if (backend?.kind === 'wasm') detail = `WebGPU unavailable — running on WASM. ${backend.reason}`;
+  if (backend?.kind === 'wasm') detail = `Running on WASM. ${backend.reason}`;
   else if (backend?.kind === 'webgpu' && backend.isSoftware) detail = 'Software adapter: results are correct but generation is slow.';
   return (
     <footer className="status-bar" role="status" aria-live="polite">
