@@ -11,7 +11,7 @@ import { fileFetch, folderUrl } from '../src/node/fileFetch.ts';
 import { neededAtLoad } from '../src/runtime/twin/session.ts';
 import { openNodeSession } from '../src/testing/nodeSession.ts';
 import { DEFAULT_SETTINGS } from '../src/worker/protocol.ts';
-import { ensureRealsizeBundle, REALSIZE_LAYERS as LAYERS } from './realsize.ts';
+import { ensureRealsizeBundle, REALSIZE_LAYERS as LAYERS, REALSIZE_SHAPE as SHAPE } from './realsize.ts';
 
 const PROMPT = 'Spell merry backwards.';
 const TOKENS = 8;
@@ -52,7 +52,7 @@ test.beforeAll(async () => {
 const within = (actual: number, expected: number, share: number) => expect(Math.abs(actual - expected)).toBeLessThanOrEqual(expected * share);
 
 for (const backend of ['webgpu', 'wasm'] as const) {
-  test(`a SmolLM2-135M-shaped bundle (${LAYERS} layers) on ${backend}: the Node engine's greedy tokens, and the memory its plan says`, async ({ page }) => {
+  test(`a ${SHAPE}-shaped bundle (${LAYERS} layers) on ${backend}: the Node engine's greedy tokens, and the memory its plan says`, async ({ page }) => {
     test.setTimeout(1_200_000);
     await page.goto('/e2e/harness/realsize.html');
     await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
