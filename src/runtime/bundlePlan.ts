@@ -48,6 +48,11 @@ export interface BundlePlan {
 /** The session keeps a second, shared-only composed copy for the router when its float32 weights are at most this. */
 export const ROUTER_COPY_MAX_BYTES = 256 * 1024 * 1024;
 
+/** Whether a model of `parameters` mergeable parameters gets the router's own copy (the plan and the session both ask). */
+export function keepsRouterCopy(parameters: number): boolean {
+  return parameters * 4 <= ROUTER_COPY_MAX_BYTES;
+}
+
 const SHARED_BYTES_PER_ELEMENT = { f32: 4, f16: 2, int8: 1 } as const;
 const SLACK = 64 * 2 ** 20; // headers, 1-D weights kept in f32, int8 row scales
 
@@ -94,7 +99,7 @@ export function planBundle(m: Manifest, needed: (f: Manifest['files'][number]) =
       // Factors are float32 in memory (GPU buffers, or the CPU composer's arrays): f16 files double.
       experts: m.experts.reduce((s, e) => s + bytesOf(e.file), 0) * (m.exclusive?.dtype === 'f16' ? 2 : 1),
       composed: parameters * 4,
-      routerCopy: parameters * 4 <= ROUTER_COPY_MAX_BYTES ? shared + parameters * 4 : 0,
+      routerCopy: keepsRouterCopy(parameters) ? shared + parameters * 4 : 0,
       kvPerToken: spec.numLayers * 2 * spec.numKvHeads * spec.headDim * 4,
     },
   };
@@ -110,7 +115,7 @@ export type DeviceLimits = { readonly kind: 'webgpu'; readonly maxBufferSize: nu
  */
 export function memoryOn(plan: BundlePlan, device: DeviceLimits): BundlePlan['memory'] {
   const m = plan.memory;
-  const composed = device.kind === 'webgpu' ? (plan.parameters * device.composedBytesPerElement) : plan.parameters * 4;
+  const composed = plan.parameters * (device.kind === 'webgpu' ? device.composedBytesPerElement : 4);
   const shared = device.kind === 'webgpu' ? m.shared : plan.parameters * 4;
   return { ...m, shared, composed, routerCopy: m.routerCopy > 0 ? shared + composed : 0 };
 }

@@ -98,15 +98,10 @@ export class GpuComposer implements Composer {
     if (n * 4 > this.device.limits.maxStorageBufferBindingSize) {
       throw new ComposerError('BUFFER_TOO_LARGE', `${w.name}: ${n * 4} bytes exceed this GPU's storage binding limit (${this.device.limits.maxStorageBufferBindingSize})`);
     }
-    let data: ArrayBufferView;
-    let rowScale: GPUBuffer | undefined;
     const s = w.shared;
-    if (s.dtype === 'f32') data = transpose(s.data, w.outDim, w.inDim);
-    else if (s.dtype === 'f16') data = transpose(s.data, w.outDim, w.inDim);
-    else {
-      data = transpose(s.data, w.outDim, w.inDim);
-      rowScale = this.upload(s.scale, 'shared', `${w.name}.scale`);
-    }
+    // Packed as stored (f16 bits, int8), transposed to the device layout.
+    const data: ArrayBufferView = transpose(s.data, w.outDim, w.inDim);
+    const rowScale = s.dtype === 'int8' ? this.upload(s.scale, 'shared', `${w.name}.scale`) : undefined;
     const slot: WeightSlot = {
       weight: { name: w.name, outDim: w.outDim, inDim: w.inDim, dtype: s.dtype },
       shared: this.upload(data, 'shared', `${w.name}.shared`),

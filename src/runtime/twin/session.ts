@@ -6,7 +6,7 @@
 // open it in Node. The bundle's bytes are not kept after load.
 import type { Manifest } from '../../core/bundle/manifest.ts';
 import type { LoadedBundle, LoadProgress } from '../bundleLoader.ts';
-import { ROUTER_COPY_MAX_BYTES } from '../bundlePlan.ts';
+import { keepsRouterCopy } from '../bundlePlan.ts';
 import { dequantShared, mergeEosIds, readBundle, readModule, readShared, svdRankFor, type ExclusiveModule } from '../../core/twin/index.ts';
 import { extractSettings } from '../../core/twin/extract.ts';
 import { encodeSafetensors } from '../../core/safetensors/index.ts';
@@ -186,8 +186,7 @@ export class TwinSession {
     // composed once with no experts, so routing never recomposes (and the chat's KV cache survives a
     // message routed like the previous one).
     let sharedCopy: Composer | undefined;
-    const sharedBytes = weights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
-    if (sharedBytes <= ROUTER_COPY_MAX_BYTES) {
+    if (keepsRouterCopy(weights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0))) {
       sharedCopy = composer.sibling();
       for (const w of weights) sharedCopy.addWeight(w, bundle.shared.get(w.name)!);
       await sharedCopy.compose(new Map());
