@@ -16,7 +16,7 @@ import { ensureRealsizeBundle, REALSIZE_LAYERS as LAYERS, REALSIZE_SHAPE as SHAP
 const PROMPT = 'Spell merry backwards.';
 const TOKENS = 8;
 
-type Memory = { shared: number; composed: number; experts: number; kvCache: number };
+type Memory = { shared: number; composed: number; experts: number; router: number; kvCache: number };
 interface Loaded {
   ms: number;
   stages: [string, number][];
@@ -67,8 +67,9 @@ for (const backend of ['webgpu', 'wasm'] as const) {
 
     // What the worker holds is what the plan (the picker's estimate) says, within headers and padding.
     const m = memoryOn(plan, backend === 'webgpu' ? { kind: 'webgpu', maxBufferSize: 2 ** 31, maxStorageBufferBindingSize: 2 ** 31, composedBytesPerElement: loaded.backend.shaderF16 ? 2 : 4 } : { kind: 'wasm' });
-    within(answer.memory.shared, m.shared + (m.routerCopy ? m.shared : 0), 0.01);
-    within(answer.memory.composed, m.composed + (m.routerCopy ? m.composed : 0), 0.01);
+    within(answer.memory.shared, m.shared, 0.01);
+    within(answer.memory.composed, m.composed, 0.01);
+    expect(answer.memory.router).toBe(m.routerCopy);
     within(answer.memory.experts, m.experts, 0.05);
   });
 }

@@ -12,7 +12,7 @@ import { TwinmergeEngine } from './engine.ts';
 import { engineFetch } from './engineFetch.ts';
 
 const expert = (id: string, hasFullWeights: boolean): ExpertInfo => ({ id, name: id.toUpperCase(), description: '', rank: 4, bytes: 1, origin: 'bundle', format: 'twinmerge', enabled: true, examplePrompts: [], hasFullWeights });
-const memory = { shared: 1, composed: 2, experts: 3, kvCache: 4, buffers: 5, deviceBuffers: 6, deviceBytes: 7 };
+const memory = { shared: 1, composed: 2, experts: 3, router: 0, kvCache: 4, buffers: 5, deviceBuffers: 6, deviceBytes: 7 };
 
 /**
  * The echo model: answers `echo:<last user message>` one character per token, up to maxNewTokens

@@ -107,7 +107,7 @@ describe('EngineClient', () => {
   });
 
   it('load reports progress and returns the bundle; experts, memory and diagnostics map to their requests', async () => {
-    const memory = { shared: 1, composed: 2, experts: 3, kvCache: 4, buffers: 5, deviceBuffers: 6, deviceBytes: 7 };
+    const memory = { shared: 1, composed: 2, experts: 3, router: 0, kvCache: 4, buffers: 5, deviceBuffers: 6, deviceBytes: 7 };
     const router = { inputSize: 1, hidden: [], numClasses: 1, activation: 'relu', sha256: 'ab', mean: [0], std: [1], layers: [{ W: [1], b: [0] }] };
     const { c, w } = client((req, reply) => {
       switch (req.type) {

@@ -5,7 +5,7 @@
 // so the loader never allocates or downloads for it (issue 12, "Bad input and safety").
 import type { Manifest } from '../core/bundle/manifest.ts';
 import { parseModelConfig, type ModelSpec } from '../model/config.ts';
-import { expectedTensors } from '../model/llama.ts';
+import { expectedTensors, type WeightInfo } from '../model/llama.ts';
 
 /** Limits no model this app can run comes near; past them a manifest is refused as absurd. */
 export const PLAN_LIMITS = {
@@ -38,19 +38,30 @@ export interface BundlePlan {
   readonly largestWeight: { readonly name: string; readonly bytes: number };
   /**
    * A session's memory on WebGPU with float32 composed weights: shared weights as stored, expert
-   * factors (float32), composed weights, the router's own shared-only copy (its shared and composed buffers; kept
-   * when its composed weights are at most ROUTER_COPY_MAX_BYTES, else 0), KV cache per token.
+   * factors (float32), composed weights, the routing pass's own float32 copy of the layers it reads
+   * (WebAssembly memory; kept when at most ROUTER_COPY_MAX_BYTES, else 0), KV cache per token.
    * `memoryOn` gives it for a device.
    */
   readonly memory: { readonly shared: number; readonly experts: number; readonly composed: number; readonly routerCopy: number; readonly kvPerToken: number };
 }
 
-/** The session keeps a second, shared-only composed copy for the router when its float32 weights are at most this. */
+/** The routing pass keeps its own float32 copy of the shared weights it reads when they are at most this. */
 export const ROUTER_COPY_MAX_BYTES = 256 * 1024 * 1024;
 
-/** Whether a model of `parameters` mergeable parameters gets the router's own copy (the plan and the session both ask). */
+/** Whether a routing pass reading `parameters` parameters gets its own copy. */
 export function keepsRouterCopy(parameters: number): boolean {
   return parameters * 4 <= ROUTER_COPY_MAX_BYTES;
+}
+
+/** The weights the routing pass reads: embedding, the first `layer` layers, the final norm (no head). */
+export function routerWeights(spec: ModelSpec, layer: number): WeightInfo[] {
+  return expectedTensors({ ...spec, numLayers: layer }).filter((w) => w.name !== 'lm_head.weight');
+}
+
+/** Float32 bytes of the routing pass's own weights when it keeps them (src/runtime/twin/routerPass.ts), else 0: the plan and the session both ask. */
+export function routerOwnBytes(spec: ModelSpec, layer: number): number {
+  const n = routerWeights(spec, layer).reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
+  return keepsRouterCopy(n) ? n * 4 : 0;
 }
 
 const SHARED_BYTES_PER_ELEMENT = { f32: 4, f16: 2, int8: 1 } as const;
@@ -99,7 +110,7 @@ export function planBundle(m: Manifest, needed: (f: Manifest['files'][number]) =
       // Factors are float32 in memory (GPU buffers, or the CPU composer's arrays): f16 files double.
       experts: m.experts.reduce((s, e) => s + bytesOf(e.file), 0) * (m.exclusive?.dtype === 'f16' ? 2 : 1),
       composed: parameters * 4,
-      routerCopy: keepsRouterCopy(parameters) ? shared + parameters * 4 : 0,
+      routerCopy: routerOwnBytes(spec, m.router.feature.layer ?? spec.numLayers),
       kvPerToken: spec.numLayers * 2 * spec.numKvHeads * spec.headDim * 4,
     },
   };
@@ -117,7 +128,7 @@ export function memoryOn(plan: BundlePlan, device: DeviceLimits): BundlePlan['me
   const m = plan.memory;
   const composed = plan.parameters * (device.kind === 'webgpu' ? device.composedBytesPerElement : 4);
   const shared = device.kind === 'webgpu' ? m.shared : plan.parameters * 4;
-  return { ...m, shared, composed, routerCopy: m.routerCopy > 0 ? shared + composed : 0 };
+  return { ...m, shared, composed };
 }
 
 /** wasm32 addresses 4 GiB; onnxruntime-web copies every weight input into it on each run, beside its own buffers. */

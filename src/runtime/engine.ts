@@ -9,6 +9,7 @@
  */
 import type { ModelSpec } from '../model/config.ts';
 import type { DecoderIO } from '../model/onnx/decoder.ts';
+import { inputsToExternalInitializers } from '../model/onnx/graph.ts';
 import type { OrtModule, OrtSession, OrtSessionOptions, OrtTensor } from './ort.ts';
 
 export interface EngineOptions {
@@ -26,6 +27,18 @@ export interface EngineOptions {
    * Default: unlimited, 16 when gpuCache is set.
    */
   maxTokensPerRun?: number;
+  /**
+   * Keep the weights resident in the session instead of feeding them on every run (WASM EP:
+   * onnxruntime-web copies every CPU input into the wasm heap on every run, and MLAS cannot prepack
+   * weights that are inputs). The CPU tensors given to setWeights() (whose arrays the owner may
+   * update in place) become the initializers of a session of the same graph (weight inputs turned
+   * into external-data initializers: `externalData`, no protobuf copy), built lazily before the next
+   * run after setWeights() or weightsChanged(), the previous session released first. The owner
+   * MUST call weightsChanged() after changing the arrays in place (resetCache() is not enough).
+   * hiddenStates/layerHiddenStates with other weights throw. Needs an ORT with `externalData`
+   * (onnxruntime-web). Default false.
+   */
+  residentWeights?: boolean;
 }
 
 export interface ForwardResult {
@@ -53,6 +66,13 @@ interface Cache {
 
 export class DecoderEngine {
   private weights: Record<string, OrtTensor> = {};
+  private sess: OrtSession | null;
+  /** residentWeights: the session lacks the current weights (rebuilt before the next run). */
+  private stale = false;
+  private building: Promise<OrtSession> | null = null;
+  private residentModel: ReturnType<typeof inputsToExternalInitializers> | null = null;
+  /** residentWeights: sessions built with the weights baked in, and the last build's ms. */
+  readonly residentStats = { builds: 0, lastBuildMs: 0 };
   private cache: Cache | null = null;
   private tokens: number[] = [];
   private lastLogits: Float32Array | null = null;
@@ -60,12 +80,26 @@ export class DecoderEngine {
 
   private constructor(
     private readonly ort: OrtModule,
-    readonly session: OrtSession,
+    session: OrtSession,
     readonly spec: ModelSpec,
     readonly io: DecoderIO,
     private readonly opts: EngineOptions,
+    /** residentWeights: the weights-as-inputs model and its session options (for the resident sessions). */
+    private readonly source: { model: Uint8Array; so: OrtSessionOptions } | null,
   ) {
+    this.sess = session;
     this.hasHidden = session.outputNames.includes('last_hidden_state');
+  }
+
+  /** The current ORT session (in resident mode, replaced after each weight change). */
+  get session(): OrtSession {
+    if (!this.sess) throw new Error('DecoderEngine: no session (a resident rebuild failed or is under way)');
+    return this.sess;
+  }
+
+  /** Whether the weights live in the session (residentWeights on a graph with weight inputs). */
+  get resident(): boolean {
+    return this.source !== null;
   }
 
   /** Create a session for `model` (ONNX bytes) on the EPs given in `sessionOptions`. */
@@ -86,7 +120,8 @@ export class DecoderEngine {
     const session = await ort.InferenceSession.create(model, so);
     const missing = io.weightInputs.filter((w) => !session.inputNames.includes(w.name));
     if (missing.length > 0) throw new Error(`graph lacks weight inputs: ${missing.map((w) => w.name).join(', ')}`);
-    return new DecoderEngine(ort, session, spec, io, opts);
+    const resident = opts.residentWeights === true && io.weightInputs.length > 0;
+    return new DecoderEngine(ort, session, spec, io, opts, resident ? { model, so } : null);
   }
 
   /** Replace the weight feeds (graph layout, see WeightInfo.graphShape). Drops the KV cache. */
@@ -102,7 +137,53 @@ export class DecoderEngine {
       }
     }
     this.weights = feeds;
+    this.weightsChanged();
+  }
+
+  /**
+   * The feeds' arrays (or GPU buffers) were changed in place, e.g. by a new composition: drops the
+   * KV cache and, in resident mode, rebuilds the session with the new values before the next run.
+   */
+  weightsChanged(): void {
     this.resetCache();
+    if (this.source) this.stale = true;
+  }
+
+  /** The session to run with `weights`: in resident mode (re)built with this.weights when stale. */
+  private async sessionFor(weights: Record<string, OrtTensor>): Promise<OrtSession> {
+    if (!this.source) return this.session;
+    if (weights !== this.weights) {
+      throw new Error('DecoderEngine: residentWeights: cannot run with other weights than setWeights() gave (the weights are baked into the session)');
+    }
+    if (this.sess && !this.stale) return this.sess;
+    this.building ??= this.buildResident().finally(() => {
+      this.building = null;
+    });
+    return this.building;
+  }
+
+  private async buildResident(): Promise<OrtSession> {
+    const src = this.source!;
+    const t0 = performance.now();
+    // Release first: the wasm heap then reuses the old session's memory for the new weights.
+    const old = this.sess;
+    this.sess = null;
+    if (old) await old.release();
+    const m = (this.residentModel ??= inputsToExternalInitializers(src.model, this.io.weightInputs.map((w) => w.name)));
+    const externalData = this.io.weightInputs.map((w, i) => {
+      const t = this.weights[w.name];
+      if (!t) throw new Error(`missing weight feed ${w.name}`);
+      if (t.location !== 'cpu') throw new Error(`residentWeights needs CPU weight tensors (${w.name} is on ${t.location})`);
+      const d = t.data as ArrayBufferView;
+      if (d.byteLength !== m.byteLengths[i]) throw new Error(`weight ${w.name}: ${d.byteLength} bytes, the graph wants ${m.byteLengths[i]}`);
+      return { path: m.locations[i]!, data: new Uint8Array(d.buffer, d.byteOffset, d.byteLength) };
+    });
+    // A weightsChanged() while ORT copies the data marks it stale again: the next run rebuilds.
+    this.stale = false;
+    this.sess = await this.ort.InferenceSession.create(m.bytes, { ...src.so, externalData });
+    this.residentStats.builds++;
+    this.residentStats.lastBuildMs = performance.now() - t0;
+    return this.sess;
   }
 
   /** Tokens whose keys/values the cache holds. */
@@ -160,34 +241,39 @@ export class DecoderEngine {
     pastLen: number,
     fetchHidden: boolean,
     weights: Record<string, OrtTensor>,
-  ): Promise<{ logits: Float32Array; hidden?: Float32Array; present: Cache }> {
+    layerHidden = false,
+  ): Promise<{ logits: Float32Array; hidden?: Float32Array; layers?: Float32Array[]; present: Cache }> {
     const ort = this.ort;
     const total = pastLen + ids.length;
-    const feeds: Record<string, OrtTensor> = { ...weights };
+    const session = await this.sessionFor(weights);
+    const feeds: Record<string, OrtTensor> = this.source ? {} : { ...weights };
     feeds['input_ids'] = new ort.Tensor('int64', BigInt64Array.from(ids, (x) => BigInt(x)), [1, ids.length]);
     feeds['attention_mask'] = new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]);
     for (let i = 0; i < this.io.numLayers; i++) {
       feeds[this.io.pastKeyNames[i]!] = past?.keys[i] ?? this.emptyPast();
       feeds[this.io.pastValueNames[i]!] = past?.values[i] ?? this.emptyPast();
     }
-    const fetches = ['logits', ...this.io.presentKeyNames, ...this.io.presentValueNames];
+    const fetches = [...(this.io.head ? ['logits'] : []), ...this.io.presentKeyNames, ...this.io.presentValueNames];
     if (fetchHidden) fetches.push('last_hidden_state');
-    const out = await this.session.run(feeds, fetches);
+    if (layerHidden) fetches.push(...this.io.layerHiddenNames);
+    const out = await session.run(feeds, fetches);
     const present = {
       keys: this.io.presentKeyNames.map((n) => out[n]!),
       values: this.io.presentValueNames.map((n) => out[n]!),
     };
-    const res: { logits: Float32Array; hidden?: Float32Array; present: Cache } = {
-      logits: out['logits']!.data as Float32Array,
+    const res: { logits: Float32Array; hidden?: Float32Array; layers?: Float32Array[]; present: Cache } = {
+      logits: this.io.head ? (out['logits']!.data as Float32Array) : new Float32Array(0),
       present,
     };
     if (fetchHidden) res.hidden = out['last_hidden_state']!.data as Float32Array;
+    if (layerHidden) res.layers = this.io.layerHiddenNames.map((n) => out[n]!.data as Float32Array);
     return res;
   }
 
   /** Run `ids` after the cached tokens and append them to the cache. */
   async forward(ids: readonly number[], opts: ForwardOptions = {}): Promise<ForwardResult> {
     if (ids.length === 0) throw new Error('forward: no tokens');
+    if (!this.io.head) throw new Error('forward: this graph has no LM head (a router graph: use hiddenStates)');
     const total = this.tokens.length + ids.length;
     if (total > this.io.maxSequenceLength) {
       throw new CacheOverflowError(`sequence of ${total} tokens exceeds the graph's ${this.io.maxSequenceLength}`);
@@ -258,9 +344,31 @@ export class DecoderEngine {
     return concat(parts);
   }
 
+  /**
+   * Every `hidden_states.<i>` output [n, hidden] of `ids` run alone (a graph built with
+   * layerHiddenStates), layer 1 first; optionally with other weights.
+   */
+  async layerHiddenStates(ids: readonly number[], weights?: Record<string, OrtTensor>): Promise<Float32Array[]> {
+    const L = this.io.layerHiddenNames.length;
+    if (L === 0) throw new Error('graph was built without layerHiddenStates');
+    const parts: Float32Array[][] = Array.from({ length: L }, () => []);
+    let past: Cache | null = null;
+    for (let s = 0; s < ids.length; s += this.chunk) {
+      const r = await this.run(ids.slice(s, s + this.chunk), past, s, false, weights ?? this.weights, true);
+      if (past) this.disposeCache(past);
+      past = r.present;
+      r.layers!.forEach((h, i) => parts[i]!.push(h));
+    }
+    if (past) this.disposeCache(past);
+    return parts.map(concat);
+  }
+
   async dispose(): Promise<void> {
     this.resetCache();
-    await this.session.release();
+    if (this.building) await this.building.catch(() => undefined);
+    const s = this.sess;
+    this.sess = null;
+    await s?.release();
   }
 }
 

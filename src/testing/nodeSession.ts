@@ -15,6 +15,7 @@ export async function openNodeSession(bundleDir: string, reason = 'Node'): Promi
     backend: { kind: 'wasm', reason, threads: 1 },
     createComposer: () => new CpuComposer(),
     createEngine: async (spec, graph) => ({ ort, engine: await createNodeEngine(spec, graph, { backend: 'wasm' }) }),
+    createRouterEngine: (spec, graph) => createNodeEngine(spec, graph, { backend: 'wasm' }),
     fetchFile: async (path) => (await loadBundle(url, { fetch: fileFetch, only: (f) => f.path === path })).files.get(path)!,
   });
 }

@@ -5,7 +5,7 @@
 import { relative } from 'node:path';
 import { createMerger, type Merger } from '../../core/merge/index.ts';
 import { buildTwin, composeTensorCpu, dequantShared, fullExpertBytes, policyFromConfig, policyId, policyLabel, readBundle, sharedBytes, type BuiltExpert, type ExclusiveModule, type RankPolicy, type TwinBuild, type TwinSource } from '../../core/twin/index.ts';
-import { argmax, evaluateRouter, routeWeights, trainRouter, type LabeledFeatures, type RouterModel } from '../../core/router/index.ts';
+import { argmax, chooseRouterLayer, evaluateRouter, routeWeights, trainRouter, type LabeledFeatures, type RouterModel, type TrainResult } from '../../core/router/index.ts';
 import { parseModelConfig } from '../../model/config.ts';
 import { buildDecoderGraph, type DecoderGraph } from '../../model/onnx/decoder.ts';
 import { createNodeMatrixProducts } from '../../runtime/node/matrixProducts.ts';
@@ -13,6 +13,8 @@ import { loadTokenizerDir } from '../../runtime/node/tokenizer.ts';
 import { loadBundle } from '../../runtime/bundleLoader.ts';
 import { fileFetch, folderUrl } from '../../node/fileFetch.ts';
 import type { Tokenizer } from '../../runtime/tokenizer.ts';
+import { routerLayerOf } from '../../runtime/routerFeatures.ts';
+import { timeRouterLayers } from './routerTiming.ts';
 import { loadPackConfig } from '../pack/config.ts';
 import { readSplit } from '../pack/data.ts';
 import { routerJobs, routerTrainOptions } from '../pack/router.ts';
@@ -91,7 +93,8 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
 
   const tokenizer: Tokenizer = await loadTokenizerDir(pack.base);
   const eos = await eosIds(pack.base, spec, tokenizer);
-  const graph: DecoderGraph = buildDecoderGraph(spec, { weights: 'inputs', hiddenStateOutput: true, logits: 'last' });
+  // Every layer's hidden state too: the router's layer is chosen on val as pack chooses it.
+  const graph: DecoderGraph = buildDecoderGraph(spec, { weights: 'inputs', hiddenStateOutput: true, logits: 'last', layerHiddenStates: true });
   const runner = await Runner.create(spec, graph, tokenizer, eos, cfg.backend, cfg.threads);
   // pack's engine for the randomized SVD's products (twin() builds with it), so eval scores the factors pack ships.
   const products = await createNodeMatrixProducts().catch(async (e: unknown) => {
@@ -278,41 +281,48 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
     const routerInfo: EvalResults['routers'] = [];
     const routerJobList = (await routerJobs(pack)).filter((j) => j.split !== 'test');
     const routes = new Map<number, Map<Example, Float64Array>>();
-    const learnedRoutes = async (sharedW: Weights, label: string, temperature: number): Promise<{ routes: Map<Example, Float64Array>; model: RouterModel; accuracy: EvalResults['routers'][number]['accuracy']; bestEpoch: number }> => {
+    type RouterAccuracy = EvalResults['routers'][number]['accuracy'];
+    const learnedRoutes = async (sharedW: Weights, label: string, temperature: number): Promise<{ routes: Map<Example, Float64Array>; model: RouterModel; accuracy: RouterAccuracy; bestEpoch: number; layer: number; layers: EvalResults['routers'][number]['layers'] }> => {
       const tf = Date.now();
       const feeds = await runner.feeds(sharedW);
-      let model: RouterModel;
-      let acc: EvalResults['routers'][number]['accuracy'] = { train: NaN, val: NaN, test: NaN };
-      let bestEpoch = -1;
-      {
-        const feats = await runner.features(routerJobList.map((j) => j.prompt), feeds, `router features ${label}`);
-        const sets: Record<'train' | 'val', LabeledFeatures & { features: Float32Array[]; labels: number[] }> = { train: { features: [], labels: [] }, val: { features: [], labels: [] } };
-        routerJobList.forEach((j, i) => {
-          const s = sets[j.split as 'train' | 'val'];
-          s.features.push(feats[i]!);
-          s.labels.push(j.label);
-        });
-        const r = trainRouter(sets.train, sets.val, routerTrainOptions(pack));
-        model = r.model;
-        bestEpoch = r.bestEpoch;
-        acc = { train: evaluateRouter(model, sets.train).accuracy, val: evaluateRouter(model, sets.val).accuracy, test: NaN };
+      // A router per candidate layer, trained exactly as pack trains it; the layer chosen on val as pack chooses it.
+      const feats = await runner.features(routerJobList.map((j) => j.prompt), feeds, `router features ${label}`);
+      const setOf = (split: 'train' | 'val', l: number): LabeledFeatures => {
+        const idx = routerJobList.flatMap((j, i) => (j.split === split ? [i] : []));
+        return { features: idx.map((i) => feats[l - 1]![i]!), labels: idx.map((i) => routerJobList[i]!.label) };
+      };
+      const L = spec.numLayers;
+      const policy = pack.router.layer;
+      const candidates = typeof policy === 'number' ? [Math.min(policy, L)] : policy === 'last' ? [L] : Array.from({ length: L }, (_, i) => i + 1);
+      const trained = new Map<number, TrainResult>();
+      const accs = new Map<number, RouterAccuracy>();
+      for (const l of candidates) {
+        const r = trainRouter(setOf('train', l), setOf('val', l), routerTrainOptions(pack));
+        trained.set(l, r);
+        accs.set(l, { train: evaluateRouter(r.model, setOf('train', l)).accuracy, val: evaluateRouter(r.model, setOf('val', l)).accuracy, test: NaN });
       }
+      const layer = chooseRouterLayer(candidates.map((l) => ({ layer: l, val: accs.get(l)!.val })), typeof policy === 'number' ? Math.min(policy, L) : policy);
+      const { model, bestEpoch } = trained.get(layer)!;
       // The router sees the last user turn only (as in the app), so multi-turn chats route on their prompt.
       const exs = [...all('test'), ...extras.flatMap((k) => all(k))];
-      const feats = await runner.features(exs.map((e) => e.prompt), feeds, `test features ${label}`);
+      const exFeats = await runner.features(exs.map((e) => e.prompt), feeds, `test features ${label}`);
       const out = new Map<Example, Float64Array>();
-      const correct: Partial<Record<Split, [number, number]>> = {};
-      exs.forEach((ex, i) => {
-        const w = routeWeights(model, feats[i]!, { temperature });
-        out.set(ex, w);
-        const c = (correct[ex.split] ??= [0, 0]);
-        c[1]++;
-        if (argmax(w) === ex.taskIndex) c[0]++;
-      });
-      acc.test = correct.test ? correct.test[0] / correct.test[1] : NaN;
-      for (const k of extras) if (correct[k]) acc[k] = correct[k][0] / correct[k][1];
+      for (const l of candidates) {
+        const m = trained.get(l)!.model;
+        const correct: Partial<Record<Split, [number, number]>> = {};
+        exs.forEach((ex, i) => {
+          const w = routeWeights(m, exFeats[l - 1]![i]!, { temperature });
+          if (l === layer) out.set(ex, w);
+          const c = (correct[ex.split] ??= [0, 0]);
+          c[1]++;
+          if (argmax(w) === ex.taskIndex) c[0]++;
+        });
+        const acc = accs.get(l)!;
+        acc.test = correct.test ? correct.test[0] / correct.test[1] : NaN;
+        for (const k of extras) if (correct[k]) acc[k] = correct[k][0] / correct[k][1];
+      }
       featureMs += Date.now() - tf;
-      return { routes: out, model, accuracy: acc, bestEpoch };
+      return { routes: out, model, accuracy: accs.get(layer)!, bestEpoch, layer, layers: candidates.map((l) => ({ layer: l, accuracy: accs.get(l)! })) };
     };
     const routesFor = async (lambda: number): Promise<Map<Example, Float64Array>> => {
       let r = routes.get(lambda);
@@ -320,8 +330,8 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
         const lr = await learnedRoutes((await factory(lambda)).shared, `λ=${fmtLambda(lambda)}`, pack.router.temperature);
         r = lr.routes;
         routes.set(lambda, r);
-        routerInfo.push({ lambda, accuracy: lr.accuracy, bestEpoch: lr.bestEpoch });
-        log(`  router λ=${fmtLambda(lambda)}: train ${(100 * lr.accuracy.train).toFixed(1)}%, val ${(100 * lr.accuracy.val).toFixed(1)}%, test ${(100 * lr.accuracy.test).toFixed(2)}%${extras.map((k) => `, ${k} ${(100 * (lr.accuracy[k] ?? NaN)).toFixed(2)}%`).join('')}`);
+        routerInfo.push({ lambda, accuracy: lr.accuracy, bestEpoch: lr.bestEpoch, layer: lr.layer, layers: lr.layers });
+        log(`  router λ=${fmtLambda(lambda)} (layer ${lr.layer} of ${spec.numLayers}; val ${lr.layers.map((x) => `${x.layer}: ${(100 * x.accuracy.val).toFixed(1)}`).join(', ')}): train ${(100 * lr.accuracy.train).toFixed(1)}%, val ${(100 * lr.accuracy.val).toFixed(1)}%, test ${(100 * lr.accuracy.test).toFixed(2)}%${extras.map((k) => `, ${k} ${(100 * (lr.accuracy[k] ?? NaN)).toFixed(2)}%`).join('')}`);
       }
       return r;
     };
@@ -357,6 +367,14 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
     const within = chosen.filter((c) => valScore.get(`${policyId(c.best.value.policy)}@${c.best.value.lambda}`)!.exclusiveShare <= cfg.maxShare);
     const rec = within.length ? chooseBest(within.map((c) => ({ value: c, score: c.best.score }))).value : null;
 
+    // ---- routing time per candidate layer, on the recommended λ's shared model (16 val prompts)
+    const timingLambda = rec?.best.value.lambda ?? routerInfo[0]?.lambda;
+    const routingMs =
+      timingLambda === undefined
+        ? []
+        : await timeRouterLayers(spec, (await factory(timingLambda)).shared, tokenizer, routerJobList.filter((j) => j.split === 'val').filter((_, i, a) => i % Math.max(1, Math.floor(a.length / 16)) === 0).slice(0, 16).map((j) => j.prompt), routerInfo.find((r) => r.lambda === timingLambda)?.layers.map((l) => l.layer) ?? [], cfg.backend);
+    if (routingMs.length) log(`  routing ms per layer (λ ${fmtLambda(timingLambda!)}): ${routingMs.map((r) => `${r.layer}: ${r.ms.toFixed(1)}`).join(', ')}`);
+
     // ---- ship the val choice: into the pack config, then pack (the bundle below is then what val chose)
     let shipped: EvalResults['shipped'] = null;
     if (cfg.ship) {
@@ -389,7 +407,8 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
       };
       const missing = tasks.filter((t) => !b.labels.includes(t));
       if (missing.length) throw new Error(`${cfg.bundle}: the bundle has no expert for task(s) ${missing.join(', ')}`);
-      const bRunner = await Runner.create(b.spec, { bytes: b.graphBytes, io: graph.io }, await loadTokenizerDir(cfg.bundle), eos, cfg.backend, cfg.threads);
+      // eval's own graph of the bundle's architecture: the bundle's model.onnx plus every layer's hidden state (its router may read an early one).
+      const bRunner = await Runner.create(b.spec, buildDecoderGraph(b.spec, { weights: 'inputs', hiddenStateOutput: true, logits: 'last', layerHiddenStates: true }), await loadTokenizerDir(cfg.bundle), eos, cfg.backend, cfg.threads);
       try {
         const remake = (split: Split): Example[] => tasks.flatMap((t, i) => bRunner.examples(t, i, split, data[split][i]!.map((e) => ({ prompt: e.prompt, answer: e.answer, ...(e.history ? { history: e.history } : {}) }))));
         const exs = remake('test');
@@ -408,7 +427,7 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
         const tf = Date.now();
         const feeds = await bRunner.feeds(b.shared);
         const everyEx = [...exs, ...extras.flatMap((k) => extraExs[k]!)];
-        const feats = await bRunner.features(everyEx.map((e) => e.prompt), feeds, 'bundle test features');
+        const feats = (await bRunner.features(everyEx.map((e) => e.prompt), feeds, 'bundle test features'))[routerLayerOf(b.manifest.router.feature, spec) - 1]!;
         featureMs += Date.now() - tf;
         const lr = new Map<Example, Float64Array>();
         const correct: Partial<Record<Split, [number, number]>> = {};
@@ -500,6 +519,7 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
         ? { group: rec.group, policy: policyId(rec.best.value.policy), lambda: rec.best.value.lambda, valScore: rec.best.score, exclusiveShare: valScore.get(`${policyId(rec.best.value.policy)}@${rec.best.value.lambda}`)!.exclusiveShare }
         : null,
       routers: routerInfo,
+      routingMs,
       shipped,
       bundle: bundleOut,
       timing: {

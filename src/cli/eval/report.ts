@@ -100,9 +100,23 @@ export function renderMarkdown(r: EvalResults, command: string): string {
   L.push('');
   if (r.routers.length) {
     L.push('## Routers (trained as pack trains them, on each λ’s shared model)', '');
-    L.push('| λ | train % | val % | test % | best epoch |', '|---|---|---|---|---|');
-    for (const x of r.routers) L.push(`| ${x.lambda} | ${pct(x.accuracy.train, 2)} | ${pct(x.accuracy.val, 2)} | ${pct(x.accuracy.test, 2)} | ${x.bestEpoch} |`);
+    L.push('| λ | layer | train % | val % | test % | best epoch |', '|---|---|---|---|---|---|');
+    for (const x of r.routers) L.push(`| ${x.lambda} | ${x.layer} | ${pct(x.accuracy.train, 2)} | ${pct(x.accuracy.val, 2)} | ${pct(x.accuracy.test, 2)} | ${x.bestEpoch} |`);
     L.push('');
+    // Early exit: each candidate layer's router (val chose the smallest within 0.5 point of the last layer's).
+    const timed = r.routers.find((x) => x.layers.length > 1 && r.routingMs.length > 0) ?? r.routers.find((x) => x.layers.length > 1);
+    if (timed) {
+      const extraKeys = Object.keys(timed.layers[0]!.accuracy).filter((k) => !['train', 'val', 'test'].includes(k));
+      L.push(`### Router layer (early exit), λ ${timed.lambda}: chosen layer ${timed.layer}`, '');
+      L.push(`| layer | val % | test % | ${extraKeys.map((k) => `${k} %`).join(' | ')} | routing ms |`, `|---|---|---|${extraKeys.map(() => '---|').join('')}---|`);
+      for (const l of timed.layers) {
+        const ms = r.routingMs.find((t) => t.layer === l.layer)?.ms;
+        const acc = l.accuracy as Record<string, number>;
+        const row = `| ${l.layer} | ${pct(l.accuracy.val, 2)} | ${pct(l.accuracy.test, 2)} | ${extraKeys.map((k) => pct(acc[k]!, 2)).join(' | ')} | ${ms === undefined ? '' : ms.toFixed(1)} |`;
+        L.push(l.layer === timed.layer ? row.replace(/^\| (\d+)/, '| **$1**') : row);
+      }
+      L.push('', `Routing ms: median of one routing pass per sample val prompt (the router graph of that many layers, shared weights baked in, eval's ${r.config.backend} backend).`, '');
+    }
   }
   const tm = r.timing;
   L.push(`Run time ${tm.seconds.toFixed(0)} s: ${tm.generations} generations at ${tm.msPerGeneration.toFixed(1)} ms each, composition ${tm.composeSeconds.toFixed(1)} s, router features ${tm.featureSeconds.toFixed(1)} s, merge + SVD ${tm.svdSeconds.toFixed(1)} s.`, '');

@@ -74,7 +74,16 @@ export interface EvalResults {
   variants: VariantResult[];
   selection: { rows: SelectionRow[]; chosen: { group: string; policy: string; lambda: number; score: number }[]; criterion: string };
   recommended: { group: string; policy: string; lambda: number; valScore: number; exclusiveShare: number } | null;
-  routers: { lambda: number; accuracy: { train: number; val: number; test: number } & Partial<Record<ExtraSplit, number>>; bestEpoch: number }[];
+  /** The learned router per λ: at the layer chosen on val (early exit), and every candidate layer's accuracy. */
+  routers: {
+    lambda: number;
+    accuracy: { train: number; val: number; test: number } & Partial<Record<ExtraSplit, number>>;
+    bestEpoch: number;
+    layer: number;
+    layers: { layer: number; accuracy: { train: number; val: number; test: number } & Partial<Record<ExtraSplit, number>> }[];
+  }[];
+  /** Median ms of one routing pass (router graph of that many layers, shared weights baked in) over sample prompts, per layer. */
+  routingMs: { layer: number; ms: number }[];
   /** The val choice written into the pack config and packed (eval's `ship`), or null. */
   shipped: null | { packConfig: string; lambda: number; rank: unknown };
   headline: Headline | null;

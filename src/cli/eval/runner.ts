@@ -8,7 +8,7 @@ import type { DecoderEngine } from '../../runtime/engine.ts';
 import { generate } from '../../runtime/generate.ts';
 import { createNodeEngine, loadNodeOrt, type NodeBackend } from '../../runtime/node/session.ts';
 import type { OrtModule, OrtTensor } from '../../runtime/ort.ts';
-import { routerFeatures } from '../../runtime/routerFeatures.ts';
+import { routerFeaturesPerLayer } from '../../runtime/routerFeatures.ts';
 import type { Tokenizer } from '../../runtime/tokenizer.ts';
 import { cpuWeightFeeds } from '../../runtime/weights.ts';
 import { Progress } from '../progress.ts';
@@ -91,12 +91,15 @@ export class Runner {
     });
   }
 
-  /** Router features (the app's definition, src/runtime/routerFeatures.ts) of prompts under the given shared weights. */
-  async features(prompts: readonly string[], shared: Record<string, OrtTensor>, label: string): Promise<Float32Array[]> {
+  /**
+   * Router features (the app's definition, src/runtime/routerFeatures.ts) of prompts under the given
+   * shared weights, after every layer: [layer - 1][prompt].
+   */
+  async features(prompts: readonly string[], shared: Record<string, OrtTensor>, label: string): Promise<Float32Array[][]> {
     const bar = new Progress(label, prompts.length);
-    const out: Float32Array[] = [];
+    const out: Float32Array[][] = Array.from({ length: this.graph.io.layerHiddenNames.length }, () => []);
     for (const p of prompts) {
-      out.push(await routerFeatures(this.engine, this.tokenizer, p, shared));
+      (await routerFeaturesPerLayer(this.engine, this.tokenizer, p, shared)).forEach((f, l) => out[l]!.push(f));
       bar.tick();
     }
     bar.finish();

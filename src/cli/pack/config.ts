@@ -56,9 +56,15 @@ export const PackConfigSchema = z
         valPerExpert: z.number().int().positive().default(128),
         testPerExpert: z.number().int().positive().default(256),
         seed: z.number().int().default(0),
+        /**
+         * Which layer's hidden state the router reads: 'auto' = the smallest whose val accuracy is
+         * within 0.5 point of the last layer's (early exit: routing runs only that far), 'last' = the
+         * paper's last-layer router, or a layer number (1-based).
+         */
+        layer: z.union([z.enum(['auto', 'last']), z.number().int().positive()]).default('auto'),
       })
       .strict()
-      .default({ hidden: [64], temperature: 1, trainPerExpert: 256, valPerExpert: 128, testPerExpert: 256, seed: 0 }),
+      .default({ hidden: [64], temperature: 1, trainPerExpert: 256, valPerExpert: 128, testPerExpert: 256, seed: 0, layer: 'auto' }),
     /** Ship every expert's own fine-tuned weights (f16) for the app's comparison view. */
     includeFullWeights: z.boolean().default(true),
     output: z.string().min(1),

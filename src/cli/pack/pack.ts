@@ -163,7 +163,7 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
       built.shared.delete(n);
       return w;
     };
-    const router = await trainBundleRouter({ config, spec, graph, sharedWeights: takeShared, tokenizerDir: config.base, outFile: join(tmp, 'router.safetensors'), log });
+    const router = await trainBundleRouter({ config, spec, sharedWeights: takeShared, tokenizerDir: config.base, outFile: join(tmp, 'router.safetensors'), log });
     sampleRss();
 
     // Manifest: every file with size and sha256.

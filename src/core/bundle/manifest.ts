@@ -96,8 +96,11 @@ export const ExpertSchema = z
 export const RouterSchema = z
   .object({
     file: RelPath,
-    /** The features: mean over prompt tokens of the shared model's final-norm hidden state. */
-    feature: z.object({ kind: z.literal('mean_last_hidden'), size: z.number().int().positive() }).strict(),
+    /**
+     * The features: mean over prompt tokens of the shared model's final-norm hidden state after its
+     * first `layer` layers (early-exit routing; absent = all layers, the paper's last-layer router).
+     */
+    feature: z.object({ kind: z.literal('mean_last_hidden'), size: z.number().int().positive(), layer: z.number().int().positive().optional() }).strict(),
     /** Expert ids, one per output class, in class order. */
     labels: z.array(Id).min(1),
     hidden: z.array(z.number().int().positive()),
@@ -154,6 +157,9 @@ export const ManifestSchema = z
     const labels = m.router.labels;
     if (labels.length !== m.experts.length || labels.some((l) => !ids.has(l)) || new Set(labels).size !== labels.length) {
       ctx.addIssue({ code: 'custom', path: ['router', 'labels'], message: `router labels [${labels.join(', ')}] must be the expert ids [${[...ids].join(', ')}], each once` });
+    }
+    if (m.router.feature.layer !== undefined && m.router.feature.layer > m.architecture.num_hidden_layers) {
+      ctx.addIssue({ code: 'custom', path: ['router', 'feature', 'layer'], message: `router layer ${m.router.feature.layer} is beyond the model's ${m.architecture.num_hidden_layers} layers` });
     }
     if (m.router.feature.size !== m.architecture.hidden_size) {
       ctx.addIssue({ code: 'custom', path: ['router', 'feature', 'size'], message: `feature size ${m.router.feature.size} must equal hidden_size ${m.architecture.hidden_size}` });

@@ -43,6 +43,18 @@ export interface DecoderGraphOptions {
   logits?: 'all' | 'last';
   /** Add the `last_hidden_state` output. */
   hiddenStateOutput?: boolean;
+  /**
+   * Run only the first `layers` decoder layers (default all): the early-exit graph the router runs.
+   * last_hidden_state is then the final norm of the residual stream after that layer.
+   */
+  layers?: number;
+  /** Emit the LM head and `logits` (default true); false needs hiddenStateOutput. */
+  head?: boolean;
+  /**
+   * Add `hidden_states.<i>` for i = 1..layers: the final norm of the residual stream after layer i
+   * (pack and eval read every candidate router layer in one pass).
+   */
+  layerHiddenStates?: boolean;
   /** Rotary cache length = the longest sequence the graph can run (default min(max_pos, 8192)). */
   maxSequenceLength?: number;
 }
@@ -57,7 +69,11 @@ export interface DecoderIO {
   presentKeyNames: string[];
   presentValueNames: string[];
   logits: 'all' | 'last';
+  /** Whether the graph has the `logits` output (false for a head-less router graph). */
+  head: boolean;
   hiddenStateOutput: boolean;
+  /** Names of the per-layer hidden-state outputs, layer 1 first (empty unless layerHiddenStates). */
+  layerHiddenNames: string[];
   weightInputType: 'float32' | 'float16';
 }
 
@@ -70,6 +86,7 @@ export const pastKeyName = (i: number): string => `past_key_values.${i}.key`;
 export const pastValueName = (i: number): string => `past_key_values.${i}.value`;
 export const presentKeyName = (i: number): string => `present.${i}.key`;
 export const presentValueName = (i: number): string => `present.${i}.value`;
+export const layerHiddenName = (layer: number): string => `hidden_states.${layer}`;
 
 /** Transpose a row-major [rows, cols] matrix. */
 export function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
@@ -103,7 +120,14 @@ export function buildDecoderGraph(spec: ModelSpec, opts: DecoderGraphOptions): D
   const { hiddenSize: H, numHeads, numKvHeads, headDim, vocabSize: V } = spec;
   const logitsMode = opts.logits ?? 'all';
   const maxLen = opts.maxSequenceLength ?? Math.min(spec.maxPositionEmbeddings, 8192);
-  const weights = expectedTensors(spec);
+  const numLayers = opts.layers ?? spec.numLayers;
+  if (!Number.isInteger(numLayers) || numLayers < 1 || numLayers > spec.numLayers) {
+    throw new Error(`buildDecoderGraph: layers ${numLayers} is not in 1..${spec.numLayers}`);
+  }
+  const head = opts.head ?? true;
+  if (!head && !opts.hiddenStateOutput && !opts.layerHiddenStates) throw new Error('buildDecoderGraph: a graph without head needs a hidden-state output');
+  // The weights this graph reads: the first `numLayers` layers' (and the head's only when it has one).
+  const weights = expectedTensors({ ...spec, numLayers }).filter((w) => head || w.name !== 'lm_head.weight');
   if (headDim % 16 !== 0) {
     // ORT's GroupQueryAttention kernels (CPU/WASM) reject other head sizes at run time.
     throw new UnsupportedModelError(`head_dim ${headDim} is not a multiple of 16`, ['head_dim % 16 == 0']);
@@ -117,7 +141,7 @@ export function buildDecoderGraph(spec: ModelSpec, opts: DecoderGraphOptions): D
   const mask = g.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
   const pastK: string[] = [];
   const pastV: string[] = [];
-  for (let i = 0; i < spec.numLayers; i++) {
+  for (let i = 0; i < numLayers; i++) {
     const dims = ['batch_size', numKvHeads, 'past_sequence_length', headDim];
     pastK.push(g.input(pastKeyName(i), 'float32', dims));
     pastV.push(g.input(pastValueName(i), 'float32', dims));
@@ -165,7 +189,8 @@ export function buildDecoderGraph(spec: ModelSpec, opts: DecoderGraphOptions): D
   let x = g.op('Gather', [w('model.embed_tokens.weight'), inputIds], { axis: 0 });
   const presentK: string[] = [];
   const presentV: string[] = [];
-  for (let i = 0; i < spec.numLayers; i++) {
+  const layerHidden: string[] = [];
+  for (let i = 0; i < numLayers; i++) {
     const p = layerPrefix(i);
     const n1 = rms(x, `${p}.input_layernorm.weight`);
     const q = proj(n1, `${p}.self_attn.q_proj`, spec.qkvBias);
@@ -196,28 +221,32 @@ export function buildDecoderGraph(spec: ModelSpec, opts: DecoderGraphOptions): D
     const up = proj(n2, `${p}.mlp.up_proj`, false);
     const act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), up]);
     x = g.op('Add', [x, proj(act, `${p}.mlp.down_proj`, false)]);
+    if (opts.layerHiddenStates && i < numLayers - 1) layerHidden.push(rms(x, 'model.norm.weight'));
   }
   const hidden = rms(x, 'model.norm.weight');
+  if (opts.layerHiddenStates) layerHidden.push(hidden);
 
   // ---- head
-  let headIn = hidden;
-  if (logitsMode === 'last') {
-    headIn = g.op('Slice', [hidden, g.constI64([-1]), g.constI64([2 ** 31 - 1]), axis1]);
-  }
-  let logits: string;
-  if (spec.tieWordEmbeddings) {
-    // logits = h @ E^T without materializing E^T: Gemm(transB) on the 2-D view.
-    const flat = g.op('Reshape', [headIn, g.constI64([-1, H])]);
-    const l2 = g.op('Gemm', [flat, w('model.embed_tokens.weight')], { transB: 1 });
-    const lead = g.op('Slice', [g.op('Shape', [headIn]), g.constI64([0]), g.constI64([2]), g.constI64([0])]);
-    logits = g.op('Reshape', [l2, g.op('Concat', [lead, g.constI64([V])], { axis: 0 })]);
-  } else {
-    logits = g.op('MatMul', [headIn, w('lm_head.weight')]);
+  if (head) {
+    let headIn = hidden;
+    if (logitsMode === 'last') {
+      headIn = g.op('Slice', [hidden, g.constI64([-1]), g.constI64([2 ** 31 - 1]), axis1]);
+    }
+    let logits: string;
+    if (spec.tieWordEmbeddings) {
+      // logits = h @ E^T without materializing E^T: Gemm(transB) on the 2-D view.
+      const flat = g.op('Reshape', [headIn, g.constI64([-1, H])]);
+      const l2 = g.op('Gemm', [flat, w('model.embed_tokens.weight')], { transB: 1 });
+      const lead = g.op('Slice', [g.op('Shape', [headIn]), g.constI64([0]), g.constI64([2]), g.constI64([0])]);
+      logits = g.op('Reshape', [l2, g.op('Concat', [lead, g.constI64([V])], { axis: 0 })]);
+    } else {
+      logits = g.op('MatMul', [headIn, w('lm_head.weight')]);
+    }
+    g.output(logits, 'logits', 'float32', ['batch_size', logitsMode === 'all' ? 'sequence_length' : 1, V]);
   }
 
   // ---- outputs
-  g.output(logits, 'logits', 'float32', ['batch_size', logitsMode === 'all' ? 'sequence_length' : 1, V]);
-  for (let i = 0; i < spec.numLayers; i++) {
+  for (let i = 0; i < numLayers; i++) {
     const dims = ['batch_size', numKvHeads, 'total_sequence_length', headDim];
     g.output(presentK[i]!, presentK[i]!, 'float32', dims);
     g.output(presentV[i]!, presentV[i]!, 'float32', dims);
@@ -225,6 +254,7 @@ export function buildDecoderGraph(spec: ModelSpec, opts: DecoderGraphOptions): D
   if (opts.hiddenStateOutput) {
     g.output(hidden, 'last_hidden_state', 'float32', ['batch_size', 'sequence_length', H]);
   }
+  const layerHiddenNames = layerHidden.map((v, i) => g.output(v, layerHiddenName(i + 1), 'float32', ['batch_size', 'sequence_length', H]));
 
   const bytes = g.encode({
     opset: 17,
@@ -233,7 +263,7 @@ export function buildDecoderGraph(spec: ModelSpec, opts: DecoderGraphOptions): D
   return {
     bytes,
     io: {
-      numLayers: spec.numLayers,
+      numLayers,
       maxSequenceLength: maxLen,
       weightInputs: opts.weights === 'inputs' ? weights : [],
       weightInputType: opts.weightInputType ?? 'float32',
@@ -242,7 +272,9 @@ export function buildDecoderGraph(spec: ModelSpec, opts: DecoderGraphOptions): D
       presentKeyNames: presentK,
       presentValueNames: presentV,
       logits: logitsMode,
+      head,
       hiddenStateOutput: opts.hiddenStateOutput ?? false,
+      layerHiddenNames,
     },
   };
 }

@@ -96,6 +96,8 @@ export async function openBrowserSession(
     ...(device ? { liveBuffers: trackBuffers(device) } : {}),
     createComposer: () => (device ? new GpuComposer(device, kernel, weightInputType === 'float16' ? 'f16' : 'f32') : new CpuComposer()),
     createEngine: (spec, graph) => createBrowserEngine(spec, graph, device ? { kind: 'webgpu', device } : { kind: 'wasm', threads: backend.kind === 'wasm' ? backend.threads : 1 }, { wasmPaths: ortFolder }),
+    // The routing pass on onnxruntime-web's CPU EP, whatever the chat runs on (routerPass.ts).
+    createRouterEngine: async (spec, graph) => (await createBrowserEngine(spec, graph, { kind: 'wasm', threads: backend.kind === 'wasm' ? backend.threads : 1 }, { wasmPaths: ortFolder })).engine,
     fetchFile: async (path) => {
       const loaded = await loadBundle(url, { only: (f) => f.path === path });
       const bytes = loaded.files.get(path);

@@ -6,7 +6,6 @@
 // open it in Node. The bundle's bytes are not kept after load.
 import type { Manifest } from '../../core/bundle/manifest.ts';
 import type { LoadedBundle, LoadProgress } from '../bundleLoader.ts';
-import { keepsRouterCopy } from '../bundlePlan.ts';
 import { dequantShared, mergeEosIds, readBundle, readModule, readShared, svdRankFor, type ExclusiveModule } from '../../core/twin/index.ts';
 import { extractSettings } from '../../core/twin/extract.ts';
 import { encodeSafetensors } from '../../core/safetensors/index.ts';
@@ -18,8 +17,9 @@ import type { Composer } from '../composer/types.ts';
 import type { DecoderEngine } from '../engine.ts';
 import { streamGenerate } from '../generate.ts';
 import type { LiveBuffers } from '../gpuBufferTracker.ts';
-import type { OrtModule, OrtTensor } from '../ort.ts';
-import { routerFeatures } from '../routerFeatures.ts';
+import type { OrtModule } from '../ort.ts';
+import { routerLayerOf } from '../routerFeatures.ts';
+import { RouterPass } from './routerPass.ts';
 import { Tokenizer } from '../tokenizer.ts';
 import { inspectExpertFiles, type DroppedFileData, type InspectedModule } from './customExpert.ts';
 import { extractDroppedCheckpoint } from './droppedCheckpoint.ts';
@@ -72,6 +72,8 @@ export interface SessionMemory {
   shared: number;
   composed: number;
   experts: number;
+  /** The routing pass's own float32 weights (WebAssembly memory), 0 when it reads the composer's. */
+  router: number;
   kvCache: number;
   /** The composer's own GPU buffers. */
   buffers: number;
@@ -108,6 +110,8 @@ export interface SessionOptions {
   weightInputType?: 'float32' | 'float16';
   createComposer: () => Composer;
   createEngine: (spec: ModelSpec, graph: DecoderGraph) => Promise<{ ort: OrtModule; engine: DecoderEngine }>;
+  /** An engine on the CPU (WASM) EP for the routing pass with the shared weights baked in (see routerPass.ts). */
+  createRouterEngine?: (spec: ModelSpec, graph: DecoderGraph) => Promise<DecoderEngine>;
   /** One more file of the same bundle, checked against the manifest (e.g. an expert's full weights). */
   fetchFile: (path: string) => Promise<Uint8Array>;
   onProgress?: (p: SessionProgress) => void;
@@ -124,7 +128,7 @@ interface Parts {
   ort: OrtModule;
   engine: DecoderEngine;
   composer: Composer;
-  sharedCopy: Composer | undefined;
+  router: RouterPass;
   tokenizer: Tokenizer;
   experts: ExpertSet;
   baseDelta: ExclusiveModule;
@@ -145,7 +149,6 @@ export class TwinSession {
   readonly eosIds: number[];
   private readonly p: Parts;
   private readonly fullCache = new Map<string, Map<string, Float32Array>>();
-  private sharedFeeds: Record<string, OrtTensor> | undefined;
   /** The expert whose own full weights the composer's outputs hold, until the next compose. */
   private fullWeightsOf: string | undefined;
 
@@ -182,16 +185,6 @@ export class TwinSession {
       composer.addWeight(w, bundle.shared.get(w.name)!);
       progress({ stage: 'upload', loadedBytes: i + 1, totalBytes: weights.length });
     });
-    // The router reads the shared model. When a second copy of the weights is affordable, keep one
-    // composed once with no experts, so routing never recomposes (and the chat's KV cache survives a
-    // message routed like the previous one).
-    let sharedCopy: Composer | undefined;
-    if (keepsRouterCopy(weights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0))) {
-      sharedCopy = composer.sibling();
-      for (const w of weights) sharedCopy.addWeight(w, bundle.shared.get(w.name)!);
-      await sharedCopy.compose(new Map());
-    }
-
     progress({ stage: 'session', loadedBytes: 0, totalBytes: 0 });
     const graph = { bytes: weightInputType === 'float32' ? file(manifest.graph) : built.bytes, io };
     const { ort, engine } = await o.createEngine(spec, graph);
@@ -206,6 +199,18 @@ export class TwinSession {
     };
     const tokFile = (n: string) => manifest.tokenizer.files.find((f) => f.endsWith(n)) ?? n;
     const tokenizer = Tokenizer.fromJson(json(tokFile('tokenizer.json')), json(tokFile('tokenizer_config.json')));
+    // The routing pass: the shared model's first layers, its own session (routerPass.ts).
+    const byName = new Map(weights.map((w) => [w.name, w]));
+    const router = await RouterPass.create({
+      spec,
+      layer: routerLayerOf(manifest.router.feature, spec),
+      tokenizer,
+      sharedWeight: (n) => dequantShared(byName.get(n)!, bundle.shared.get(n)!),
+      ...(o.createRouterEngine ? { createOwnEngine: o.createRouterEngine } : {}),
+      createBorrowEngine: o.createEngine,
+      composer,
+      weightInputType,
+    });
     const eosIds = mergeEosIds(spec.eosTokenIds, files.has('generation_config.json') ? json('generation_config.json') : undefined, [tokenizer.tokenId('<|im_end|>')]);
 
     const experts = new ExpertSet(
@@ -224,8 +229,7 @@ export class TwinSession {
         module,
       })),
     );
-    const session = new TwinSession({ url: o.bundle.baseUrl, manifest, spec, io, backend: o.backend, ort, engine, composer, sharedCopy, tokenizer, experts, baseDelta: bundle.baseDelta, eosIds, fetchFile: o.fetchFile, device: o.device, liveBuffers: o.liveBuffers });
-    session.sharedFeeds = sharedCopy?.feeds(ort, io);
+    const session = new TwinSession({ url: o.bundle.baseUrl, manifest, spec, io, backend: o.backend, ort, engine, composer, router, tokenizer, experts, baseDelta: bundle.baseDelta, eosIds, fetchFile: o.fetchFile, device: o.device, liveBuffers: o.liveBuffers });
     composer.setExperts(experts.composerExperts());
     await session.composeFor(new Map());
     engine.setWeights(composer.feeds(ort, io));
@@ -267,10 +271,10 @@ export class TwinSession {
     return now() - t0;
   }
 
-  /** Router features of a text: from the shared-only copy when there is one, else after recomposing the shared model. */
+  /** Router features of a text: the routing pass on its own weights, or on the composer's after recomposing the shared model. */
   private async features(text: string): Promise<{ x: Float32Array; composeMs: number }> {
-    const composeMs = this.sharedFeeds ? 0 : await this.composeFor(new Map());
-    return { x: await routerFeatures(this.p.engine, this.tokenizer, text, this.sharedFeeds), composeMs };
+    const composeMs = this.p.router.needsSharedComposed ? await this.composeFor(new Map()) : 0;
+    return { x: await this.p.router.features(text), composeMs };
   }
 
   /**
@@ -435,7 +439,7 @@ export class TwinSession {
    */
   get featureKey(): string {
     const sha = (path: string) => this.manifest.files.find((f) => f.path === path)?.sha256 ?? '';
-    return `${sha(this.manifest.shared.file)}:${sha(this.manifest.graph)}:${this.manifest.router.feature.kind}`;
+    return `${sha(this.manifest.shared.file)}:${sha(this.manifest.graph)}:${this.manifest.router.feature.kind}:${this.p.router.layer}`;
   }
 
   /**
@@ -485,22 +489,16 @@ export class TwinSession {
   }
 
   memory(): SessionMemory {
-    const m = { ...this.p.composer.memory() };
-    const copy = this.p.sharedCopy?.memory();
-    if (copy) {
-      m.shared += copy.shared;
-      m.composed += copy.composed;
-      m.buffers += copy.buffers;
-    }
+    const m = this.p.composer.memory();
     const kv = this.p.engine.cachedTokens.length * this.spec.numLayers * 2 * this.spec.numKvHeads * this.spec.headDim * 4;
     const live = this.p.liveBuffers?.() ?? { count: 0, bytes: 0 };
-    return { shared: m.shared, composed: m.composed, experts: m.experts, kvCache: kv, buffers: m.buffers, deviceBuffers: live.count, deviceBytes: live.bytes };
+    return { shared: m.shared, composed: m.composed, experts: m.experts, router: this.p.router.bytes, kvCache: kv, buffers: m.buffers, deviceBuffers: live.count, deviceBytes: live.bytes };
   }
 
   async dispose(): Promise<void> {
     await this.p.engine.dispose();
+    await this.p.router.dispose();
     this.p.composer.destroy();
-    this.p.sharedCopy?.destroy();
     this.p.device?.destroy();
   }
 

@@ -28,7 +28,7 @@ export function BundleSummary({ check }: { check: BundleCheckInfo }) {
       </p>
       <p data-testid="bundle-memory">
         Memory on {where}: about {megabytes(total)} (shared weights {megabytes(m.shared)}, experts {megabytes(m.experts)}, composed {megabytes(m.composed)}
-        {m.routerCopy ? `, the router's copy ${megabytes(m.routerCopy)}` : ''}) plus {(m.kvPerToken / 1024).toFixed(1)} KB of KV cache per token.
+        {m.routerCopy ? `, the routing pass's own copy ${megabytes(m.routerCopy)}` : ''}) plus {(m.kvPerToken / 1024).toFixed(1)} KB of KV cache per token.
         {check.deviceBufferLimit !== null && ` Largest weight ${check.largestWeight.name}: ${megabytes(check.largestWeight.bytes * composedScale)}; this GPU allows ${megabytes(check.deviceBufferLimit)} per buffer.`}
       </p>
       {check.problem && (
