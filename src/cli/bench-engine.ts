@@ -21,24 +21,35 @@ interface Row {
   ep: string;
   impl: 'ours' | 'transformers.js';
   promptTokens: number;
+  /** Medians over the rounds. */
   prefillTokS: number;
   decodeTokS: number;
+  /** Every round's figures (ours and transformers.js alternate round by round). */
+  rounds: { prefillTokS: number; decodeTokS: number }[];
 }
 
-async function benchOurs(spec: ModelSpec, get: WeightSource, backend: NodeBackend, prompt: number[], decode: number): Promise<{ prefill: number; decode: number }> {
+type Timed = { prefill: number; decode: number };
+/** A loaded model: `run()` times one greedy generation; `close()` frees it. */
+type Bench = { run: () => Promise<Timed>; close: () => Promise<void> };
+
+async function benchOurs(spec: ModelSpec, get: WeightSource, backend: NodeBackend, prompt: number[], decode: number): Promise<Bench> {
   const graph = buildDecoderGraph(spec, { weights: 'inputs', logits: 'last' });
   const engine = await createNodeEngine(spec, graph, { backend });
   engine.setWeights(await cpuWeightFeeds(await loadNodeOrt(backend), graph.io, get));
   await generate(engine, prompt.slice(0, 4), { maxNewTokens: 2, eosTokenIds: [] }); // warm-up
-  engine.resetCache();
-  const r = await generate(engine, prompt, { maxNewTokens: decode + 1, eosTokenIds: [] });
-  await engine.dispose();
-  return { prefill: prompt.length / (r.prefillMs / 1000), decode: decode / (r.decodeMs / 1000) };
+  return {
+    run: async () => {
+      engine.resetCache();
+      const r = await generate(engine, prompt, { maxNewTokens: decode + 1, eosTokenIds: [] });
+      return { prefill: prompt.length / (r.prefillMs / 1000), decode: decode / (r.decodeMs / 1000) };
+    },
+    close: () => engine.dispose(),
+  };
 }
 
-async function benchTransformersJs(spec: ModelSpec, get: WeightSource, prompt: number[], decode: number): Promise<{ prefill: number; decode: number }> {
+async function benchTransformersJs(spec: ModelSpec, get: WeightSource, prompt: number[], decode: number): Promise<Bench> {
   const tmp = mkdtempSync(join(tmpdir(), 'tm-bench-'));
-  try {
+  {
     const data = new Map<string, Float32Array>();
     const graph0 = buildDecoderGraph(spec, { weights: 'inputs' });
     for (const w of graph0.io.weightInputs) data.set(w.name, await get(w.name));
@@ -59,20 +70,33 @@ async function benchTransformersJs(spec: ModelSpec, get: WeightSource, prompt: n
       return performance.now() - t;
     };
     await run(2); // warm-up
-    const t1 = await run(1);
-    const tN = await run(decode + 1);
-    await model.dispose();
-    return { prefill: prompt.length / (t1 / 1000), decode: decode / ((tN - t1) / 1000) };
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    return {
+      run: async () => {
+        const t1 = await run(1);
+        const tN = await run(decode + 1);
+        return { prefill: prompt.length / (t1 / 1000), decode: decode / ((tN - t1) / 1000) };
+      },
+      close: async () => {
+        await model.dispose();
+        rmSync(tmp, { recursive: true, force: true });
+      },
+    };
   }
 }
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
 export interface EngineBenchOptions {
   zoo: string;
   promptLen: number;
   decode: number;
   big: boolean;
+  /** Alternating rounds of ours and transformers.js on the same EP (default 5). */
+  rounds?: number;
   log?: (s: string) => void;
 }
 
@@ -100,16 +124,31 @@ export async function runEngineBench(o: EngineBenchOptions): Promise<{ rows: Row
     models.push({ name: 'SmolLM2-135M shape (random)', spec, get: (n) => w.get(n)! });
   }
   const rows: Row[] = [];
+  const rounds = o.rounds ?? 5;
+  const row = (model: string, ep: string, impl: Row['impl'], rs: Timed[]): Row => ({
+    model, ep, impl, promptTokens: promptLen,
+    prefillTokS: median(rs.map((r) => r.prefill)),
+    decodeTokS: median(rs.map((r) => r.decode)),
+    rounds: rs.map((r) => ({ prefillTokS: r.prefill, decodeTokS: r.decode })),
+  });
   for (const m of models) {
     const prompt = Array.from({ length: promptLen }, (_, i) => (i * 31 + 7) % Math.min(m.spec.vocabSize, 256));
-    for (const backend of ['cpu', 'wasm'] as const) {
-      log(`engine: ${m.name}, ours on ${backend}`);
-      const r = await benchOurs(m.spec, m.get, backend, prompt, decode);
-      rows.push({ model: m.name, ep: backend === 'cpu' ? 'onnxruntime-node cpu' : 'onnxruntime-web wasm (Node)', impl: 'ours', promptTokens: promptLen, prefillTokS: r.prefill, decodeTokS: r.decode });
+    // Ours on onnxruntime-node's CPU EP and transformers.js (the same EP) alternate round by round, so
+    // a slow spell of the machine hits both; ours on onnxruntime-web's wasm rides along.
+    log(`engine: ${m.name}: ${rounds} alternating rounds of ours (cpu, wasm) and transformers.js (cpu)`);
+    const cpu = await benchOurs(m.spec, m.get, 'cpu', prompt, decode);
+    const wasm = await benchOurs(m.spec, m.get, 'wasm', prompt, decode);
+    const tjs = await benchTransformersJs(m.spec, m.get, prompt, decode);
+    const got: Record<'cpu' | 'wasm' | 'tjs', Timed[]> = { cpu: [], wasm: [], tjs: [] };
+    try {
+      for (let i = 0; i < rounds; i++) {
+        const order = i % 2 ? (['tjs', 'cpu', 'wasm'] as const) : (['cpu', 'tjs', 'wasm'] as const);
+        for (const k of order) got[k].push(await { cpu, wasm, tjs }[k].run());
+      }
+    } finally {
+      for (const b of [cpu, wasm, tjs]) await b.close();
     }
-    log(`engine: ${m.name}, transformers.js on cpu`);
-    const t = await benchTransformersJs(m.spec, m.get, prompt, decode);
-    rows.push({ model: m.name, ep: 'onnxruntime-node cpu', impl: 'transformers.js', promptTokens: promptLen, prefillTokS: t.prefill, decodeTokS: t.decode });
+    rows.push(row(m.name, 'onnxruntime-node cpu', 'ours', got.cpu), row(m.name, 'onnxruntime-web wasm (Node)', 'ours', got.wasm), row(m.name, 'onnxruntime-node cpu', 'transformers.js', got.tjs));
   }
   return { rows, notes };
 }

@@ -68,7 +68,7 @@ export interface BenchReport {
   composerCpu: (CpuComposerResult & { fullModelComposeMs: number; gbPerS: number })[];
   overhead: (OverheadResult & { summary: { routeMs: number; composeMs: number; firstTokenMs: number; overheadShareOfTtft: number; firstMessageTtftOverLater: number } }) | null;
   decode: (DecodeResult & { composedTokS: number; staticTokS: number; ratio: number })[];
-  engine: { rows: EngineBenchRow[]; ratios: { model: string; ep: string; decodeRatio: number; prefillRatio: number }[] } | null;
+  engine: { rows: EngineBenchRow[]; ratios: { model: string; ep: string; decodeRatio: number; prefillRatio: number; decodeRange: [number, number]; prefillRange: [number, number] }[] } | null;
   engineBrowser: EngineComparison | null;
   /** A SmolLM2-135M-shaped bundle in Chromium: the app's path per message on each EP, and ours vs transformers.js on one expert. */
   browser135m: { layers: number; bundleBytes: number; sessions: RealSizeSession[]; engine: EngineComparison | null } | null;
@@ -128,7 +128,11 @@ export function benchHeadline(r: BenchReport): BenchHeadline {
 export interface EngineComparison {
   model: string;
   rows: EngineBrowserRow[];
-  ratios: { ep: string; decodeRatio: number | null; prefillRatio: number | null }[];
+  /**
+   * Per EP: the median over rounds of each round's ratio (ours and transformers.js alternate, one
+   * call each per round), and the range of the rounds' ratios (the spread two runs can differ by).
+   */
+  ratios: { ep: string; decodeRatio: number | null; prefillRatio: number | null; rounds: number; decodeRange: [number, number] | null; prefillRange: [number, number] | null }[];
 }
 
 /** One EP's session on the real-size bundle: open (download, upload, compile, warm up), then messages. */
@@ -206,7 +210,7 @@ function markdown(r: BenchReport): string {
   if (r.overhead) {
     const o = r.overhead;
     L.push('## Per-message overhead (demo bundle, TwinSession on WebGPU)', '');
-    L.push('Each message: route on the shared model (which first re-composes the shared weights), compose for the routing, generate. Messages alternate between the experts\' example prompts, so every compose runs.', '');
+    L.push('Each message: route (the routing pass: the shared model\'s first k layers, k from the manifest, its own session on the WASM EP when its weights fit, else on the composer\'s buffers after composing the shared model), compose for the routing, generate. Messages alternate between the experts\' example prompts, so every compose runs.', '');
     L.push('| message | routed to | route ms | compose ms | time to first token ms | (route + compose) / TTFT | decode tok/s |', '|---|---|---|---|---|---|---|');
     o.messages.forEach((m, i) => L.push(`| ${i + 1} (${m.expert}) | ${m.top} | ${f(m.routeMs, 0)} | ${f(m.composeMs, 0)} | ${f(m.firstTokenMs, 0)} | ${f((m.routeMs + m.composeMs) / m.firstTokenMs)} | ${f(m.tokensPerSecond, 1)} |`));
     L.push(`| **median** | | ${f(o.summary.routeMs, 0)} | ${f(o.summary.composeMs, 0)} | ${f(o.summary.firstTokenMs, 0)} | **${f(o.summary.overheadShareOfTtft)}** | |`, '');
@@ -223,16 +227,19 @@ function markdown(r: BenchReport): string {
     L.push('## Engine: ours vs transformers.js (Node)', '');
     L.push('| model | EP | impl | prefill tok/s | decode tok/s |', '|---|---|---|---|---|');
     for (const e of r.engine.rows) L.push(`| ${e.model} | ${e.ep} | ${e.impl} | ${f(e.prefillTokS, 0)} | ${f(e.decodeTokS, 1)} |`);
-    L.push('', '| model | EP | decode ratio ours / transformers.js | prefill ratio |', '|---|---|---|---|');
-    for (const x of r.engine.ratios) L.push(`| ${x.model} | ${x.ep} | **${f(x.decodeRatio)}** | ${f(x.prefillRatio)} |`);
+    L.push('', `Ours (onnxruntime-node CPU and onnxruntime-web wasm) and transformers.js (CPU) alternate round by round (${r.engine.rows[0]?.rounds.length ?? 0} rounds, each one greedy generation of ${r.options.quick ? 8 : 128} tokens after a ${r.engine.rows[0]?.promptTokens ?? 0}-token prompt); tok/s are medians, the ratio is the median of the rounds' ratios, the range their spread.`, '');
+    L.push('| model | EP | decode ratio ours / transformers.js (range) | prefill ratio (range) |', '|---|---|---|---|');
+    for (const x of r.engine.ratios) L.push(`| ${x.model} | ${x.ep} | **${f(x.decodeRatio)}** (${f(x.decodeRange[0])}–${f(x.decodeRange[1])}) | ${f(x.prefillRatio)} (${f(x.prefillRange[0])}–${f(x.prefillRange[1])}) |`);
     L.push('');
   }
   const engineTable = (eb: EngineComparison) => {
     L.push(`Model: ${eb.model}. Ours = the weights-as-inputs graph (the app's path) fed the checkpoint's weights (GPU buffers on WebGPU, CPU tensors on WASM); transformers.js = \`AutoModelForCausalLM\` on the standard export (\`twinmerge export\`), its own onnxruntime-web. Greedy, batch 1, fp32, WASM 1 thread. Ratio = ours / transformers.js (goal ≥ 1.0 for decode).`, '');
     L.push('| EP | impl | prompt | decode tokens | prefill tok/s | decode tok/s | same greedy tokens as ours |', '|---|---|---|---|---|---|---|');
     for (const e of eb.rows) L.push(`| ${e.ep} | ${e.impl} | ${e.promptTokens} | ${e.decodeTokens} | ${e.error ? `failed: ${e.error.replace(/\|/g, '/').slice(0, 200)}` : f(e.prefillTokS, 0)} | ${e.error ? '–' : f(e.decodeTokS, e.decodeTokS !== null && e.decodeTokS < 1 ? 3 : 1)} | ${e.impl === 'ours' ? '' : e.sameTokensAsOurs === null ? '–' : e.sameTokensAsOurs ? 'yes' : 'NO'} |`);
-    L.push('', '| EP | decode ratio ours / transformers.js | prefill ratio |', '|---|---|---|');
-    for (const x of eb.ratios) L.push(`| ${x.ep} | **${f(x.decodeRatio)}** | ${f(x.prefillRatio)} |`);
+    L.push('', 'Ours and transformers.js alternate (one call each per round, each call its own page); the ratio is the median of the rounds\' ratios, the range their spread.', '');
+    L.push('| EP | rounds | decode ratio ours / transformers.js (range) | prefill ratio (range) |', '|---|---|---|---|');
+    const range = (x: [number, number] | null) => (x ? ` (${f(x[0])}–${f(x[1])})` : '');
+    for (const x of eb.ratios) L.push(`| ${x.ep} | ${x.rounds} | **${f(x.decodeRatio)}**${range(x.decodeRange)} | ${f(x.prefillRatio)}${range(x.prefillRange)} |`);
     L.push('');
   };
   if (r.engineBrowser) {
@@ -281,13 +288,13 @@ function engineBrowser(browser: BenchBrowser, o: Options, notes: string[], log: 
     notes.push(`engine-browser: no checkpoint at ${ckpt} (train the zoo first); not measured`);
     return Promise.resolve({ model: `zoo base (${ckpt})`, rows: [], ratios: [] });
   }
-  return compareEngines(browser, { ckpt, model: `zoo base (${ckpt})`, section: 'engine-browser', promptTokens: o.quick ? 16 : 64, decodeTokens: o.quick ? 8 : 32, reps: o.quick ? 1 : 3 }, notes, log);
+  return compareEngines(browser, { ckpt, model: `zoo base (${ckpt})`, section: 'engine-browser', promptTokens: o.quick ? 16 : 64, decodeTokens: o.quick ? 8 : 64, reps: o.quick ? 1 : 2, rounds: o.quick ? 1 : 4 }, notes, log);
 }
 
 /** Ours vs transformers.js (on `twinmerge export`'s folder of the same checkpoint) on each EP, greedy, same prompt. */
 async function compareEngines(
   browser: BenchBrowser,
-  c: { ckpt: string; model: string; section: string; promptTokens: number; decodeTokens: number; reps: number },
+  c: { ckpt: string; model: string; section: string; promptTokens: number; decodeTokens: number; reps: number; rounds?: number },
   notes: string[],
   log: (s: string) => void,
 ): Promise<EngineComparison> {
@@ -324,13 +331,31 @@ async function compareEngines(
         return row(ep, impl, null, msg);
       }
     };
+    const rounds = c.rounds ?? 1;
+    const ratio = (a: number | null, b: number | null) => (a !== null && b !== null ? a / b : null);
+    const merged = (parts: EngineBrowserRow[]): EngineBrowserRow => {
+      const ok = parts.filter((p) => p.raw);
+      if (ok.length < parts.length) return parts.find((p) => !p.raw)!;
+      const raw: EngineBrowserResult = { ...ok[0]!.raw!, reps: ok.reduce((n, p) => n + p.raw!.reps, 0), prefillTokS: ok.flatMap((p) => p.raw!.prefillTokS), decodeTokS: ok.flatMap((p) => p.raw!.decodeTokS) };
+      return { ...ok[0]!, prefillTokS: median(raw.prefillTokS), decodeTokS: median(raw.decodeTokS), raw };
+    };
     for (const ep of ['webgpu', 'wasm'] as const) {
-      const ours = await attempt(ep, 'ours', () => browser.engineOurs({ ckptUrl, ep, ...common }, log));
-      const tjs = await attempt(ep, 'transformers.js', () => browser.engineTransformersJs({ modelRoot, model: 'm', ortUrl, ep, vocab, ...common }, log));
+      const oursParts: EngineBrowserRow[] = [];
+      const tjsParts: EngineBrowserRow[] = [];
+      for (let i = 0; i < rounds; i++) {
+        oursParts.push(await attempt(ep, 'ours', () => browser.engineOurs({ ckptUrl, ep, ...common }, log)));
+        tjsParts.push(await attempt(ep, 'transformers.js', () => browser.engineTransformersJs({ modelRoot, model: 'm', ortUrl, ep, vocab, ...common }, log)));
+        if (!oursParts.at(-1)!.raw || !tjsParts.at(-1)!.raw) break;
+      }
+      const ours = merged(oursParts);
+      const tjs = merged(tjsParts);
       if (ours.raw && tjs.raw) tjs.sameTokensAsOurs = ours.raw.tokens.join(',') === tjs.raw.tokens.join(',');
       rows.push(ours, tjs);
-      const ratio = (a: number | null, b: number | null) => (a !== null && b !== null ? a / b : null);
-      out.ratios.push({ ep, decodeRatio: ratio(ours.decodeTokS, tjs.decodeTokS), prefillRatio: ratio(ours.prefillTokS, tjs.prefillTokS) });
+      const perRound = (k: 'decodeTokS' | 'prefillTokS') => oursParts.flatMap((p, i) => { const r = ratio(p[k], tjsParts[i]?.[k] ?? null); return r === null ? [] : [r]; });
+      const summary = (xs: number[]) => ({ mid: xs.length ? median(xs) : null, range: xs.length ? ([Math.min(...xs), Math.max(...xs)] as [number, number]) : null });
+      const d = summary(perRound('decodeTokS'));
+      const p = summary(perRound('prefillTokS'));
+      out.ratios.push({ ep, decodeRatio: d.mid, prefillRatio: p.mid, rounds: perRound('decodeTokS').length, decodeRange: d.range, prefillRange: p.range });
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -492,7 +517,7 @@ export async function benchMain(args: string[]): Promise<number> {
 
   flush();
   if (o.sections.has('engine')) {
-    const { rows, notes: n } = await runEngineBench({ zoo: 'models', promptLen: o.quick ? 16 : 64, decode: o.quick ? 8 : 32, big: o.engineBig, log }).catch((e: unknown) => {
+    const { rows, notes: n } = await runEngineBench({ zoo: 'models', promptLen: o.quick ? 16 : 64, decode: o.quick ? 8 : 128, rounds: o.quick ? 1 : 5, big: o.engineBig, log }).catch((e: unknown) => {
       log(`engine failed: ${e instanceof Error ? e.message : String(e)}`);
       return { rows: [] as EngineBenchRow[], notes: [`engine: failed, ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`] };
     });
@@ -501,7 +526,12 @@ export async function benchMain(args: string[]): Promise<number> {
       .filter((r) => r.impl === 'ours')
       .flatMap((r) => {
         const t = rows.find((x) => x.model === r.model && x.ep === r.ep && x.impl === 'transformers.js');
-        return t ? [{ model: r.model, ep: r.ep, decodeRatio: r.decodeTokS / t.decodeTokS, prefillRatio: r.prefillTokS / t.prefillTokS }] : [];
+        if (!t) return [];
+        // Per round (ours and transformers.js alternate): the median ratio and the rounds' range.
+        const per = (k: 'decodeTokS' | 'prefillTokS') => r.rounds.map((x, i) => x[k] / (t.rounds[i]?.[k] ?? NaN)).filter(Number.isFinite);
+        const d = per('decodeTokS');
+        const p = per('prefillTokS');
+        return [{ model: r.model, ep: r.ep, decodeRatio: median(d), prefillRatio: median(p), decodeRange: [Math.min(...d), Math.max(...d)] as [number, number], prefillRange: [Math.min(...p), Math.max(...p)] as [number, number] }];
       });
     report.engine = { rows, ratios };
     if (!o.engineBig) notes.push('engine: the SmolLM2-135M-shaped random model is not run by default (`--engine-big` adds it; slow on 2 cores).');

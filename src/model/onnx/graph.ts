@@ -4,7 +4,9 @@
  */
 import {
   AttributeType,
+  DATA_LOCATION_EXTERNAL,
   DataType,
+  decodeModel,
   encodeModel,
   type AttributeProtoObj,
   type DataTypeId,
@@ -27,6 +29,8 @@ export const ELEM_TYPE: Record<ElemType, DataTypeId> = {
 };
 
 export const MS_DOMAIN = 'com.microsoft';
+
+const ELEM_BYTES: Record<number, number> = { [DataType.FLOAT]: 4, [DataType.FLOAT16]: 2, [DataType.INT32]: 4, [DataType.INT64]: 8 };
 
 function valueInfo(name: string, type: ElemType, dims: readonly Dim[]): ValueInfoProtoObj {
   return {
@@ -156,4 +160,51 @@ export class GraphBuilder {
   encode(opts: Parameters<GraphBuilder['toModel']>[0]): Uint8Array {
     return encodeModel(this.toModel(opts));
   }
+}
+
+/**
+ * The same model with the graph inputs `names` turned into initializers whose data lies outside the
+ * protobuf (data_location EXTERNAL): initializer i reads all of file `locations[i]` (offset 0,
+ * `byteLengths[i]` bytes), e.g. onnxruntime-web's `externalData: [{ path, data }]`. Type and dims
+ * are the inputs' (all fixed). The bytes do not depend on the data, so one copy serves every
+ * weight set of the same shapes; nothing is copied but the graph itself.
+ */
+export function inputsToExternalInitializers(
+  model: Uint8Array,
+  names: readonly string[],
+): { bytes: Uint8Array; locations: string[]; byteLengths: number[] } {
+  const m = decodeModel(model);
+  const byName = new Map(m.graph.input.map((v) => [v.name, v]));
+  const locations: string[] = [];
+  const byteLengths: number[] = [];
+  const initializers: TensorProtoObj[] = names.map((name, i) => {
+    const v = byName.get(name);
+    if (!v) throw new Error(`inputsToExternalInitializers: the graph has no input ${name}`);
+    const dims = v.type.tensorType.shape.dim.map((d) => {
+      if (!('dimValue' in d) || typeof d.dimValue !== 'number') throw new Error(`inputsToExternalInitializers: input ${name} has a symbolic dim`);
+      return d.dimValue;
+    });
+    const dataType = v.type.tensorType.elemType;
+    const size = ELEM_BYTES[dataType];
+    if (!size) throw new Error(`inputsToExternalInitializers: input ${name} has element type ${dataType}`);
+    const length = dims.reduce((a, b) => a * b, 1) * size;
+    const location = `w${i}.bin`;
+    locations.push(location);
+    byteLengths.push(length);
+    return {
+      name,
+      dims,
+      dataType,
+      dataLocation: DATA_LOCATION_EXTERNAL,
+      externalData: [
+        { key: 'location', value: location },
+        { key: 'offset', value: '0' },
+        { key: 'length', value: String(length) },
+      ],
+    };
+  });
+  const drop = new Set(names);
+  m.graph.input = m.graph.input.filter((v) => !drop.has(v.name));
+  m.graph.initializer = [...(m.graph.initializer ?? []), ...initializers];
+  return { bytes: encodeModel(m), locations, byteLengths };
 }

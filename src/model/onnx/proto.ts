@@ -80,6 +80,8 @@ const descriptor = {
             name: f('string', 8),
             rawData: f('bytes', 9),
             docString: f('string', 12),
+            externalData: f('StringStringEntryProto', 13, 'repeated'),
+            dataLocation: f('int32', 14),
           },
         },
         TensorShapeProto: {
@@ -127,7 +129,13 @@ export interface TensorProtoObj {
   dims: number[];
   dataType: number;
   rawData?: Uint8Array;
+  /** With dataLocation EXTERNAL: `location`, `offset`, `length` (bytes) of the data in a file ORT is given. */
+  externalData?: { key: string; value: string }[];
+  dataLocation?: number;
 }
+
+/** TensorProto.DataLocation.EXTERNAL: the data lies outside the protobuf (see TensorProtoObj.externalData). */
+export const DATA_LOCATION_EXTERNAL = 1;
 export interface AttributeProtoObj {
   name: string;
   type: number;
