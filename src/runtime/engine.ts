@@ -331,17 +331,7 @@ export class DecoderEngine {
    */
   async hiddenStates(ids: readonly number[], weights?: Record<string, OrtTensor>): Promise<Float32Array> {
     if (!this.hasHidden) throw new Error('graph was built without hiddenStateOutput');
-    const parts: Float32Array[] = [];
-    let past: Cache | null = null;
-    for (let s = 0; s < ids.length; s += this.chunk) {
-      const part = ids.slice(s, s + this.chunk);
-      const r = await this.run(part, past, s, true, weights ?? this.weights);
-      if (past) this.disposeCache(past);
-      past = r.present;
-      parts.push(r.hidden!);
-    }
-    if (past) this.disposeCache(past);
-    return concat(parts);
+    return concat((await this.runAlone(ids, weights, false)).map((r) => r.hidden!));
   }
 
   /**
@@ -349,18 +339,23 @@ export class DecoderEngine {
    * layerHiddenStates), layer 1 first; optionally with other weights.
    */
   async layerHiddenStates(ids: readonly number[], weights?: Record<string, OrtTensor>): Promise<Float32Array[]> {
-    const L = this.io.layerHiddenNames.length;
-    if (L === 0) throw new Error('graph was built without layerHiddenStates');
-    const parts: Float32Array[][] = Array.from({ length: L }, () => []);
+    if (this.io.layerHiddenNames.length === 0) throw new Error('graph was built without layerHiddenStates');
+    const runs = await this.runAlone(ids, weights, true);
+    return this.io.layerHiddenNames.map((_, l) => concat(runs.map((r) => r.layers![l]!)));
+  }
+
+  /** `ids` in chunks through a private cache (the chat's is neither read nor written), hidden states fetched. */
+  private async runAlone(ids: readonly number[], weights: Record<string, OrtTensor> | undefined, layerHidden: boolean): Promise<{ hidden?: Float32Array; layers?: Float32Array[] }[]> {
+    const out: { hidden?: Float32Array; layers?: Float32Array[] }[] = [];
     let past: Cache | null = null;
     for (let s = 0; s < ids.length; s += this.chunk) {
-      const r = await this.run(ids.slice(s, s + this.chunk), past, s, false, weights ?? this.weights, true);
+      const r = await this.run(ids.slice(s, s + this.chunk), past, s, !layerHidden, weights ?? this.weights, layerHidden);
       if (past) this.disposeCache(past);
       past = r.present;
-      r.layers!.forEach((h, i) => parts[i]!.push(h));
+      out.push(r);
     }
     if (past) this.disposeCache(past);
-    return parts.map(concat);
+    return out;
   }
 
   async dispose(): Promise<void> {

@@ -5,7 +5,7 @@
 import { relative } from 'node:path';
 import { createMerger, type Merger } from '../../core/merge/index.ts';
 import { buildTwin, composeTensorCpu, dequantShared, fullExpertBytes, policyFromConfig, policyId, policyLabel, readBundle, sharedBytes, type BuiltExpert, type ExclusiveModule, type RankPolicy, type TwinBuild, type TwinSource } from '../../core/twin/index.ts';
-import { argmax, chooseRouterLayer, evaluateRouter, routeWeights, trainRouter, type LabeledFeatures, type RouterModel, type TrainResult } from '../../core/router/index.ts';
+import { argmax, chooseRouterLayer, routerLayerCandidates, evaluateRouter, routeWeights, trainRouter, type LabeledFeatures, type RouterModel, type TrainResult } from '../../core/router/index.ts';
 import { parseModelConfig } from '../../model/config.ts';
 import { buildDecoderGraph, type DecoderGraph } from '../../model/onnx/decoder.ts';
 import { createNodeMatrixProducts } from '../../runtime/node/matrixProducts.ts';
@@ -293,7 +293,7 @@ export async function runEval(cfg: EvalConfig, log: (s: string) => void = (s) =>
       };
       const L = spec.numLayers;
       const policy = pack.router.layer;
-      const candidates = typeof policy === 'number' ? [Math.min(policy, L)] : policy === 'last' ? [L] : Array.from({ length: L }, (_, i) => i + 1);
+      const candidates = routerLayerCandidates(policy, L);
       const trained = new Map<number, TrainResult>();
       const accs = new Map<number, RouterAccuracy>();
       for (const l of candidates) {

@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import type { Manifest } from '../../core/bundle/manifest.ts';
-import { calibrateConfidence, chooseRouterLayer, evaluateRouter, routerToTensors, trainRouter, type LabeledFeatures, type TrainOptions, type TrainResult } from '../../core/router/index.ts';
+import { calibrateConfidence, chooseRouterLayer, routerLayerCandidates, evaluateRouter, routerToTensors, trainRouter, type LabeledFeatures, type TrainOptions, type TrainResult } from '../../core/router/index.ts';
 import { encodeSafetensors, type TensorInput } from '../../core/safetensors/index.ts';
 import type { ModelSpec } from '../../model/config.ts';
 import { buildDecoderGraph } from '../../model/onnx/decoder.ts';
@@ -111,7 +111,7 @@ export async function trainBundleRouter(a: Args): Promise<{ manifest: Manifest['
   const acc = (model: TrainResult['model'], d: LabeledFeatures) => (d.features.length ? evaluateRouter(model, d).accuracy : 0);
   // A router per candidate layer (only the one asked for when the config names it), chosen on val.
   const policy = config.router.layer;
-  const candidates = typeof policy === 'number' ? [Math.min(policy, L)] : policy === 'last' ? [L] : Array.from({ length: L }, (_, i) => i + 1);
+  const candidates = routerLayerCandidates(policy, L);
   const trained = new Map<number, TrainResult>();
   const layers: RouterReport['layers'] = [];
   for (const l of candidates) {

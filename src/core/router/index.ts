@@ -26,4 +26,4 @@ export {
 } from './train.ts';
 export { routerToTensors, routerFromTensors, ROUTER_FORMAT } from './serialize.ts';
 export { calibrateConfidence, judgeConfidence, nearestDistance, type Confidence, type ConfidenceThresholds } from './confidence.ts';
-export { chooseRouterLayer, ROUTER_LAYER_TOLERANCE, type LayerAccuracy } from './layer.ts';
+export { chooseRouterLayer, routerLayerCandidates, ROUTER_LAYER_TOLERANCE, type LayerAccuracy } from './layer.ts';

@@ -26,3 +26,9 @@ export function chooseRouterLayer(accuracies: readonly LayerAccuracy[], policy: 
   // A tiny epsilon: accuracies are ratios of counts, and 0.995 - 0.005 must count as within.
   return sorted.find((a) => a.val >= last.val - tolerance - 1e-12)!.layer;
 }
+
+/** The layers a policy lets pack and eval train routers for: every layer for 'auto', else the one it names (capped at `numLayers`). */
+export function routerLayerCandidates(policy: 'auto' | 'last' | number, numLayers: number): number[] {
+  if (typeof policy === 'number') return [Math.min(policy, numLayers)];
+  return policy === 'last' ? [numLayers] : Array.from({ length: numLayers }, (_, i) => i + 1);
+}
