@@ -19,7 +19,11 @@ export interface WebGpuContext {
   f16: boolean;
 }
 
-/** Request an adapter and a device with the adapter's largest buffer limits. */
+/**
+ * Request an adapter and a device with the adapter's largest buffer limits. Never `subgroups`:
+ * with it, ORT 1.30's WebGPU FlashAttention prefill takes a subgroup path that is wrong for 32+
+ * new tokens when the subgroup size is 4 (SwiftShader); without it prefill is exact in one run.
+ */
 export async function createWebGpuDevice(gpu: GPU = navigator.gpu): Promise<WebGpuContext> {
   if (!gpu) throw new Error('WebGPU is not available (navigator.gpu is undefined)');
   const adapter = await gpu.requestAdapter();
@@ -51,6 +55,9 @@ export interface BrowserSessionOptions {
  * e2e/build.spec.ts checks that a production load fetches nothing else.
  */
 export const ORT_WASM_FILE = 'ort-wasm-simd-threaded.asyncify.wasm';
+
+/** Most new tokens per run that ORT 1.30's subgroup FlashAttention prefill computes right. */
+export const SUBGROUP_SAFE_TOKENS_PER_RUN = 31;
 
 /** ORT's warnings (e.g. VerifyEachNodeIsAssignedToAnEp on WebGPU) land as console errors: log errors only. */
 const ORT_LOG_SEVERITY_ERROR = 3;
@@ -86,7 +93,8 @@ export async function createBrowserEngine(
           spec,
           graph.io,
           { executionProviders: [{ name: 'webgpu', device: backend.device }], logSeverityLevel: ORT_LOG_SEVERITY_ERROR },
-          { gpuCache: true, ...opts.engine },
+          // A device made elsewhere with `subgroups` gets the 31-token runs that stay exact (docs/engine.md).
+          { gpuCache: true, ...(backend.device.features.has('subgroups') ? { maxTokensPerRun: SUBGROUP_SAFE_TOKENS_PER_RUN } : {}), ...opts.engine },
         )
       : await DecoderEngine.create(ort, graph.bytes, spec, graph.io, { executionProviders: ['wasm'], logSeverityLevel: ORT_LOG_SEVERITY_ERROR }, opts.engine ?? {});
   return { ort, engine };

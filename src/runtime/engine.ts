@@ -22,9 +22,10 @@ export interface EngineOptions {
   chunkedContinuation?: boolean;
   /**
    * Most new tokens per session run; longer inputs run as several chunks through the cache.
-   * Needed on ORT 1.30's WebGPU EP, whose GroupQueryAttention returns wrong rows for 32 or more
-   * new tokens in one run (measured: onnxruntime-node + SwiftShader; see docs/engine.md).
-   * Default: unlimited, 16 when gpuCache is set.
+   * Needed only on a WebGPU device with the `subgroups` feature and a subgroup size below 8
+   * (onnxruntime-node's own device on SwiftShader): ORT 1.30's FlashAttention prefill shader then
+   * returns wrong rows for 32 or more new tokens in one run (see docs/engine.md). The app's devices
+   * never enable `subgroups`, so createBrowserEngine leaves it unlimited there. Default: unlimited.
    */
   maxTokensPerRun?: number;
   /**
@@ -231,7 +232,7 @@ export class DecoderEngine {
   }
 
   private get chunk(): number {
-    return this.opts.maxTokensPerRun ?? (this.opts.gpuCache ? 16 : Number.POSITIVE_INFINITY);
+    return this.opts.maxTokensPerRun ?? Number.POSITIVE_INFINITY;
   }
 
   /** One session run of `ids` after `past` (null = empty). */

@@ -14,6 +14,7 @@ import { parseModelConfig } from '../model/config.ts';
 import { buildDecoderGraph } from '../model/onnx/decoder.ts';
 import { randomCheckpoint } from '../model/random.ts';
 import { referenceForward } from '../model/reference.ts';
+import { SUBGROUP_SAFE_TOKENS_PER_RUN } from '../runtime/browser.ts';
 import { DecoderEngine } from '../runtime/engine.ts';
 import { cpuWeightFeeds } from '../runtime/weights.ts';
 import { openCheckpointDir } from '../runtime/node/checkpoint.ts';
@@ -32,7 +33,7 @@ for (const [name, cfg] of [
   const spec = parseModelConfig(cfg);
   const ck = randomCheckpoint(spec, 3);
   const g = buildDecoderGraph(spec, { weights: 'inputs' });
-  const eng = await DecoderEngine.create(ort, g.bytes, spec, g.io, so, { gpuCache: true });
+  const eng = await DecoderEngine.create(ort, g.bytes, spec, g.io, so, { gpuCache: true, maxTokensPerRun: SUBGROUP_SAFE_TOKENS_PER_RUN });
   eng.setWeights(await cpuWeightFeeds(ort, g.io, (n) => ck.get(n)!));
   const ref = referenceForward(spec, (n) => ck.get(n)!, IDS);
   const V = spec.vocabSize;
@@ -47,15 +48,16 @@ for (const [name, cfg] of [
   await eng.dispose();
 }
 
-// Known ORT 1.30 WebGPU issue: GroupQueryAttention with >= 32 new tokens in one run returns wrong
-// rows; the engine chunks (maxTokensPerRun, default 16 with gpuCache). Reported, not asserted.
+// Known ORT 1.30 WebGPU issue: onnxruntime-node's device has `subgroups` (size 4 on SwiftShader), and
+// its FlashAttention prefill returns wrong rows for >= 32 new tokens in one run; runs here are cut to
+// SUBGROUP_SAFE_TOKENS_PER_RUN. The unchunked case is reported, not asserted, so a fixed ORT shows.
 {
   const spec = parseModelConfig(tinyConfig({ max_position_embeddings: 256 }));
   const ck = randomCheckpoint(spec, 3);
   const g = buildDecoderGraph(spec, { weights: 'inputs' });
   const ids = Array.from({ length: 64 }, (_, i) => (i * 7) % 61);
   const ref = referenceForward(spec, (n) => ck.get(n)!, ids);
-  for (const [key, maxTokensPerRun] of [['tiny-64-token-prompt-chunked', 16], ['info:unchunked-64-token-run', 64]] as const) {
+  for (const [key, maxTokensPerRun] of [['tiny-64-token-prompt-chunked', SUBGROUP_SAFE_TOKENS_PER_RUN], ['info:unchunked-64-token-run', 64]] as const) {
     const eng = await DecoderEngine.create(ort, g.bytes, spec, g.io, so, { gpuCache: true, maxTokensPerRun });
     eng.setWeights(await cpuWeightFeeds(ort, g.io, (n) => ck.get(n)!));
     result[key] = maxAbsDiff((await eng.forward(ids, { allLogits: true })).allLogits!, ref.logits);
@@ -68,7 +70,7 @@ if (zoo && existsSync(join(zoo, 'fixtures', 'logits_base.safetensors'))) {
   for (const [name, dir] of [['zoo-base', 'base'], ['zoo-expert_add', 'experts/add']] as const) {
     const ck = await openCheckpointDir(join(zoo, dir));
     const g = buildDecoderGraph(ck.spec, { weights: 'inputs' });
-    const eng = await DecoderEngine.create(ort, g.bytes, ck.spec, g.io, so, { gpuCache: true });
+    const eng = await DecoderEngine.create(ort, g.bytes, ck.spec, g.io, so, { gpuCache: true, maxTokensPerRun: SUBGROUP_SAFE_TOKENS_PER_RUN });
     eng.setWeights(await cpuWeightFeeds(ort, g.io, (n) => ck.read(n)));
     const fx = await openSafetensorsFile(join(zoo, 'fixtures', `logits_${name.slice(4)}.safetensors`));
     let worst = 0;
