@@ -131,7 +131,7 @@ export function memoryOn(plan: BundlePlan, device: DeviceLimits): BundlePlan['me
   return { ...m, shared, composed };
 }
 
-/** wasm32 addresses 4 GiB; onnxruntime-web copies every weight input into it on each run, beside its own buffers. */
+/** wasm32 addresses 4 GiB; the chat session keeps the composed weights resident there (engine.ts residentWeights), beside its own buffers. */
 export const WASM_COMPOSED_MAX_BYTES = 3 * 2 ** 30;
 
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;

@@ -150,6 +150,17 @@ export class DecoderEngine {
     if (this.source) this.stale = true;
   }
 
+  /**
+   * residentWeights: builds the session with the current weights now if a change left it stale, so
+   * the cost lands where the caller measures it (e.g. as part of composing); ms taken, 0 otherwise.
+   */
+  async prepare(): Promise<number> {
+    if (!this.source || (this.sess && !this.stale)) return 0;
+    const t0 = performance.now();
+    await this.sessionFor(this.weights);
+    return performance.now() - t0;
+  }
+
   /** The session to run with `weights`: in resident mode (re)built with this.weights when stale. */
   private async sessionFor(weights: Record<string, OrtTensor>): Promise<OrtSession> {
     if (!this.source) return this.session;

@@ -14,7 +14,8 @@ export async function openNodeSession(bundleDir: string, reason = 'Node'): Promi
     bundle,
     backend: { kind: 'wasm', reason, threads: 1 },
     createComposer: () => new CpuComposer(),
-    createEngine: async (spec, graph) => ({ ort, engine: await createNodeEngine(spec, graph, { backend: 'wasm' }) }),
+    // Resident chat weights, as the app's WASM path has them (browserSession.ts).
+    createEngine: async (spec, graph, use) => ({ ort, engine: await createNodeEngine(spec, graph, { backend: 'wasm', engine: { residentWeights: use === 'chat' } }) }),
     createRouterEngine: (spec, graph) => createNodeEngine(spec, graph, { backend: 'wasm' }),
     fetchFile: async (path) => (await loadBundle(url, { fetch: fileFetch, only: (f) => f.path === path })).files.get(path)!,
   });

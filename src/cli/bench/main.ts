@@ -218,9 +218,9 @@ function markdown(r: BenchReport): string {
   }
   if (r.decode.length) {
     L.push('## Decode with composed weights vs a static graph (same model, same EP)', '');
-    L.push('Composed = the weights-as-inputs graph fed the composer\'s buffers (GPU buffers on WebGPU, CPU tensors on WASM); static = the same composed weights baked into the graph as initializers. Ratio = composed / static (goal ≥ 0.97).', '');
-    L.push('| EP | prompt | decode tokens | composed tok/s | static tok/s | ratio | same greedy tokens |', '|---|---|---|---|---|---|---|');
-    for (const d of r.decode) L.push(`| ${d.backend} | ${d.promptTokens} | ${d.decodeTokens} × ${d.reps} | ${f(d.composedTokS, 1)} | ${f(d.staticTokS, 1)} | **${f(d.ratio)}** | ${d.sameTokens ? 'yes' : 'NO'} |`);
+    L.push('Composed = the app\'s path: on WebGPU the weights-as-inputs graph fed the composer\'s GPU buffers; on WASM the same graph with the composed weights resident (its weight inputs made external-data initializers, the session rebuilt once per composition: "session build ms"). Static = the same composed weights baked into the graph as initializers. Ratio = composed / static (goal ≥ 0.97).', '');
+    L.push('| EP | prompt | decode tokens | composed tok/s | static tok/s | ratio | same greedy tokens | compose ms | session build ms |', '|---|---|---|---|---|---|---|---|---|');
+    for (const d of r.decode) L.push(`| ${d.backend} | ${d.promptTokens} | ${d.decodeTokens} × ${d.reps} | ${f(d.composedTokS, 1)} | ${f(d.staticTokS, 1)} | **${f(d.ratio)}** | ${d.sameTokens ? 'yes' : 'NO'} | ${f(d.composeMs, 0)} | ${f(d.residentBuildMs ?? 0, 0)} |`);
     L.push('');
   }
   if (r.engine) {
@@ -233,7 +233,7 @@ function markdown(r: BenchReport): string {
     L.push('');
   }
   const engineTable = (eb: EngineComparison) => {
-    L.push(`Model: ${eb.model}. Ours = the weights-as-inputs graph (the app's path) fed the checkpoint's weights (GPU buffers on WebGPU, CPU tensors on WASM); transformers.js = \`AutoModelForCausalLM\` on the standard export (\`twinmerge export\`), its own onnxruntime-web. Greedy, batch 1, fp32, WASM 1 thread. Ratio = ours / transformers.js (goal ≥ 1.0 for decode).`, '');
+    L.push(`Model: ${eb.model}. Ours = the weights-as-inputs graph (the app's path) fed the checkpoint's weights (GPU buffers on WebGPU; on WASM held resident in the session, as the app's chat engine does); transformers.js = \`AutoModelForCausalLM\` on the standard export (\`twinmerge export\`), its own onnxruntime-web. Greedy, batch 1, fp32, WASM 1 thread. Ratio = ours / transformers.js (goal ≥ 1.0 for decode).`, '');
     L.push('| EP | impl | prompt | decode tokens | prefill tok/s | decode tok/s | same greedy tokens as ours |', '|---|---|---|---|---|---|---|');
     for (const e of eb.rows) L.push(`| ${e.ep} | ${e.impl} | ${e.promptTokens} | ${e.decodeTokens} | ${e.error ? `failed: ${e.error.replace(/\|/g, '/').slice(0, 200)}` : f(e.prefillTokS, 0)} | ${e.error ? '–' : f(e.decodeTokS, e.decodeTokS !== null && e.decodeTokS < 1 ? 3 : 1)} | ${e.impl === 'ours' ? '' : e.sameTokensAsOurs === null ? '–' : e.sameTokensAsOurs ? 'yes' : 'NO'} |`);
     L.push('', 'Ours and transformers.js alternate (one call each per round, each call its own page); the ratio is the median of the rounds\' ratios, the range their spread.', '');

@@ -63,6 +63,8 @@ export interface DecodeResult {
   static: { decodeTokS: number[]; prefillMs: number[] };
   sameTokens: boolean;
   composeMs: number;
+  /** WASM: building the session with the composed weights resident, once per composition (0 on WebGPU). */
+  residentBuildMs: number;
 }
 
 export interface EngineBrowserResult {

@@ -95,7 +95,10 @@ export async function openBrowserSession(
     device,
     ...(device ? { liveBuffers: trackBuffers(device) } : {}),
     createComposer: () => (device ? new GpuComposer(device, kernel, weightInputType === 'float16' ? 'f16' : 'f32') : new CpuComposer()),
-    createEngine: (spec, graph) => createBrowserEngine(spec, graph, device ? { kind: 'webgpu', device } : { kind: 'wasm', threads: backend.kind === 'wasm' ? backend.threads : 1 }, { wasmPaths: ortFolder }),
+    // On WASM the chat's composed weights stay resident in its session (onnxruntime-web would copy
+    // every weight input into the wasm heap on every run): rebuilt once per composition.
+    createEngine: (spec, graph, use) =>
+      createBrowserEngine(spec, graph, device ? { kind: 'webgpu', device } : { kind: 'wasm', threads: backend.kind === 'wasm' ? backend.threads : 1 }, { wasmPaths: ortFolder, engine: { residentWeights: !device && use === 'chat' } }),
     // The routing pass on onnxruntime-web's CPU EP, whatever the chat runs on (routerPass.ts).
     createRouterEngine: async (spec, graph) => (await createBrowserEngine(spec, graph, { kind: 'wasm', threads: backend.kind === 'wasm' ? backend.threads : 1 }, { wasmPaths: ortFolder })).engine,
     fetchFile: async (path) => {

@@ -109,7 +109,12 @@ export interface SessionOptions {
   /** float16 where the composer writes half-precision weights (GPUs with shader-f16). */
   weightInputType?: 'float32' | 'float16';
   createComposer: () => Composer;
-  createEngine: (spec: ModelSpec, graph: DecoderGraph) => Promise<{ ort: OrtModule; engine: DecoderEngine }>;
+  /**
+   * An engine for the graph on the chat's EP. `use` 'chat': the composed model (on WASM it may keep
+   * the weights resident, rebuilt after each composition: engine.ts residentWeights); 'routing': the
+   * routing pass reading the composer's buffers (routerPass.ts 'borrow'), whose weights are fed per run.
+   */
+  createEngine: (spec: ModelSpec, graph: DecoderGraph, use: 'chat' | 'routing') => Promise<{ ort: OrtModule; engine: DecoderEngine }>;
   /** An engine on the CPU (WASM) EP for the routing pass with the shared weights baked in (see routerPass.ts). */
   createRouterEngine?: (spec: ModelSpec, graph: DecoderGraph) => Promise<DecoderEngine>;
   /** One more file of the same bundle, checked against the manifest (e.g. an expert's full weights). */
@@ -187,7 +192,7 @@ export class TwinSession {
     });
     progress({ stage: 'session', loadedBytes: 0, totalBytes: 0 });
     const graph = { bytes: weightInputType === 'float32' ? file(manifest.graph) : built.bytes, io };
-    const { ort, engine } = await o.createEngine(spec, graph);
+    const { ort, engine } = await o.createEngine(spec, graph, 'chat');
 
     progress({ stage: 'tokenizer', loadedBytes: 0, totalBytes: 0 });
     const json = (p: string): unknown => {
@@ -207,7 +212,7 @@ export class TwinSession {
       tokenizer,
       sharedWeight: (n) => dequantShared(byName.get(n)!, bundle.shared.get(n)!),
       ...(o.createRouterEngine ? { createOwnEngine: o.createRouterEngine } : {}),
-      createBorrowEngine: o.createEngine,
+      createBorrowEngine: (spec, graph) => o.createEngine(spec, graph, 'routing'),
       composer,
       weightInputType,
     });
@@ -267,7 +272,7 @@ export class TwinSession {
     const t0 = now();
     if (!(await this.p.composer.compose(routing))) return 0;
     this.fullWeightsOf = undefined;
-    this.p.engine.resetCache();
+    this.p.engine.weightsChanged();
     return now() - t0;
   }
 
@@ -330,6 +335,8 @@ export class TwinSession {
       composeMs = !e.fullWeightsFile && e.format === 'peft' ? await this.composeFor(new Map([[e.id, 1]])) : await this.useFullWeights(variant.expertId);
       routing = { [variant.expertId]: 1 };
     }
+    // An engine with resident weights (WASM) takes the composed weights in now: part of composing.
+    composeMs += await this.p.engine.prepare();
     onEvent({ type: 'routed', routing, routeMs, composeMs, ...(confidence ? { confidence } : {}) });
     const { ids: prompt, droppedTurns } = this.chatPrompt(history, s.maxNewTokens);
     let first = 0;
@@ -389,7 +396,7 @@ export class TwinSession {
     const t0 = now();
     for (const [name, data] of full) this.p.composer.overwrite(name, data); // the next compose() redoes them
     this.fullWeightsOf = id;
-    this.p.engine.resetCache();
+    this.p.engine.weightsChanged();
     return now() - t0;
   }
 
