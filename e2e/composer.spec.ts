@@ -2,7 +2,15 @@ import { expect, test } from '@playwright/test';
 import type { CaseSpec, CheckResult } from './harness/composer.ts';
 
 type Harness = {
-  check(cases: CaseSpec[], routing: Record<string, number>, seed: number, skipBelow?: number, kernel?: 'tiled' | 'flat', output?: 'f32' | 'f16'): Promise<{ results: CheckResult[]; recomposedAgain: boolean; memory: { buffers: number } }>;
+  check(
+    cases: CaseSpec[],
+    routing: Record<string, number>,
+    seed: number,
+    skipBelow?: number,
+    kernel?: 'tiled' | 'flat',
+    output?: 'f32' | 'f16',
+    before?: Record<string, number>,
+  ): Promise<{ results: CheckResult[]; recomposedAgain: boolean; plan: 'full' | 'delta' | undefined; memory: { buffers: number } }>;
 };
 
 const shapes: [number, number][] = [[1, 1], [17, 33], [65, 7], [128, 352], [31, 129], [352, 128], [3, 200]];
@@ -12,15 +20,20 @@ for (const [kernel, output] of [['tiled', 'f32'], ['flat', 'f32'], ['flat', 'f16
 test(`WGSL composer (${kernel}, ${output} output) equals a float64 reference for odd shapes, three shared dtypes and four experts`, async ({ page }) => {
   await page.goto('/e2e/harness/composer.html');
   await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
-  for (const [seed, routing] of [
-    [1, { e0: 0.4, e1: 0.3, e2: 0.2, e3: 0.1 }],
-    [2, { e0: 0, e1: 1, e2: 0, e3: 0 }],
-    [3, { e0: 0.6, e1: -0.25, e2: 0.0001, e3: 0.35 }], // e2 is below the skip threshold
-  ] as const) {
+  // The last two compose after another routing: only the experts whose weight moved are added
+  // (in place, f32 outputs; composePlan.ts), and the result must equal composing from scratch.
+  for (const [seed, routing, before] of [
+    [1, { e0: 0.4, e1: 0.3, e2: 0.2, e3: 0.1 }, undefined],
+    [2, { e0: 0, e1: 1, e2: 0, e3: 0 }, undefined],
+    [3, { e0: 0.6, e1: -0.25, e2: 0.0001, e3: 0.35 }, undefined], // e2 is below the skip threshold
+    [4, { e0: 0.4, e1: 0.3, e2: 0.25, e3: 0.05 }, { e0: 0.4, e1: 0.3, e2: 0.2, e3: 0.1 }], // two weights moved
+    [5, { e0: 0.6, e1: -0.25, e2: 0.3, e3: 0.35 }, { e0: 0.6, e1: -0.25, e3: 0.35 }], // one expert joined
+  ] as [number, Record<string, number>, Record<string, number> | undefined][]) {
     const r = await page.evaluate(
-      ({ cases, routing, seed, kernel, output }) => (window as unknown as { composerHarness: Harness }).composerHarness.check(cases, routing, seed, 1e-3, kernel, output),
-      { cases, routing, seed, kernel, output },
+      ({ cases, routing, seed, kernel, output, before }) => (window as unknown as { composerHarness: Harness }).composerHarness.check(cases, routing, seed, 1e-3, kernel, output, before),
+      { cases, routing, seed, kernel, output, before },
     );
+    expect(r.plan, `seed ${seed}`).toBe(before && output === 'f32' ? 'delta' : 'full');
     expect(r.results).toHaveLength(cases.length);
     for (const c of r.results) {
       expect(c.relErr, `${c.dtype} [${c.shape}] seed ${seed}: max abs err ${c.maxAbsErr} of ${c.maxAbsRef}`).toBeLessThanOrEqual(output === 'f16' ? 1e-3 : 1e-5); // f16 output: one half-precision rounding

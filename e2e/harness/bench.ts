@@ -141,13 +141,19 @@ async function composer(c: ComposeCase & { iters: number; ort: boolean; ortAdd: 
   // (session.ts: flat on software adapters such as SwiftShader, tiled elsewhere).
   const software = /swiftshader/i.test(adapterName);
   const comps = (['tiled', 'flat'] as const).map((k) => new GpuComposer(device, k));
-  for (const comp of comps) {
+  // Compose only what changed (composePlan.ts): the app's kernel, where one expert's weight moves
+  // between messages and the others stay.
+  const deltaComp = new GpuComposer(device, software ? 'flat' : 'tiled');
+  for (const comp of [...comps, deltaComp]) {
     for (const w of inputs.weights) comp.addWeight(w.weight, w.shared);
     comp.setExperts(inputs.modules);
   }
   inputs.weights.length = 0; // let the CPU copies go
   const routings = alternatingRoutings(c.experts);
   for (const comp of comps) await comp.compose(routings[1]); // warm-up: pipelines compiled, buffers touched
+  const oneMoves = [0.05, -0.05].map((d) => new Map([...routings[0]].map(([id, w], t) => [id, t === 0 ? w + d : w])));
+  await deltaComp.compose(routings[0]);
+  await deltaComp.compose(oneMoves[1]!); // warm-up of the delta pipeline
   let ort: OrtModule | undefined;
   let mm: OrtCase | undefined;
   let mmAdd: OrtCase | undefined;
@@ -162,6 +168,7 @@ async function composer(c: ComposeCase & { iters: number; ort: boolean; ortAdd: 
   }
   const setupMs = now() - t0;
   const ours: number[][] = comps.map(() => []);
+  const oneMovedMs: number[] = [];
   const ortMm: number[] = [];
   const ortMmAdd: number[] = [];
   // Interleaved so that machine noise hits every variant alike.
@@ -172,6 +179,12 @@ async function composer(c: ComposeCase & { iters: number; ort: boolean; ortAdd: 
       ours[k]!.push(now() - t);
       if (!changed) throw new Error('compose did not run (routing unchanged?)');
     }
+    {
+      const t = now();
+      await deltaComp.compose(oneMoves[i % 2]!);
+      // Every MAX_DELTAS_IN_A_ROW-th update composes from scratch: only the in-place ones count here.
+      if (deltaComp.lastPlan === 'delta') oneMovedMs.push(now() - t);
+    }
     if (mm) ortMm.push(await runOrt(mm, device));
     if (mmAdd) ortMmAdd.push(await runOrt(mmAdd, device));
   }
@@ -181,7 +194,7 @@ async function composer(c: ComposeCase & { iters: number; ort: boolean; ortAdd: 
     await oc.session.release();
     for (const b of oc.buffers) b.destroy();
   }
-  for (const comp of comps) comp.destroy();
+  for (const comp of [...comps, deltaComp]) comp.destroy();
   if (errors.length) throw new Error(`WebGPU errors: ${errors.slice(0, 3).join('; ')}`);
   return {
     label: c.label,
@@ -201,6 +214,7 @@ async function composer(c: ComposeCase & { iters: number; ort: boolean; ortAdd: 
     composeMs: median(ours[software ? 1 : 0]!),
     composeMsAll: ours[software ? 1 : 0]!,
     byKernel: comps.map((comp, k) => ({ kernel: comp.kernel, composeMs: median(ours[k]!) })),
+    oneExpertMovedMs: oneMovedMs.length ? median(oneMovedMs) : null,
     ortMatMulMs: mm ? median(ortMm) : null,
     ortMatMulAddMs: mmAdd ? median(ortMmAdd) : null,
     ortOutputsPreallocated: mm ? mm.outputsPreallocated : null,

@@ -57,7 +57,16 @@ function makeFactor(name: string, outDim: number, inDim: number, rank: number, r
 }
 
 /** Composes, reads back and compares every weight; routing weights below skipBelow must be skipped. */
-async function check(cases: CaseSpec[], routing: Record<string, number>, seed: number, skipBelow = 1e-3, kernel: 'tiled' | 'flat' = 'tiled', output: 'f32' | 'f16' = 'f32'): Promise<{ results: CheckResult[]; recomposedAgain: boolean; memory: ReturnType<GpuComposer['memory']> }> {
+/** `before`: a routing composed first, so that composing `routing` may update it in place (composePlan.ts); `plan` says which it did. */
+async function check(
+  cases: CaseSpec[],
+  routing: Record<string, number>,
+  seed: number,
+  skipBelow = 1e-3,
+  kernel: 'tiled' | 'flat' = 'tiled',
+  output: 'f32' | 'f16' = 'f32',
+  before?: Record<string, number>,
+): Promise<{ results: CheckResult[]; recomposedAgain: boolean; plan: GpuComposer['lastPlan']; memory: ReturnType<GpuComposer['memory']> }> {
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) throw new Error('no WebGPU adapter');
   const device = await adapter.requestDevice();
@@ -82,7 +91,9 @@ async function check(cases: CaseSpec[], routing: Record<string, number>, seed: n
     });
   });
   composer.setExperts(experts);
+  if (before) await composer.compose(new Map(Object.entries(before)), { skipBelow });
   await composer.compose(new Map(Object.entries(routing)), { skipBelow });
+  const plan = composer.lastPlan;
   const results: CheckResult[] = [];
   for (const [name, { w, values }] of refs) {
     const gpu = await composer.readOutput(name);
@@ -110,7 +121,7 @@ async function check(cases: CaseSpec[], routing: Record<string, number>, seed: n
   const memory = composer.memory();
   composer.destroy();
   device.destroy();
-  return { results, recomposedAgain, memory };
+  return { results, recomposedAgain, plan, memory };
 }
 
 (window as unknown as { composerHarness: unknown }).composerHarness = { check };

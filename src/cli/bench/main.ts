@@ -200,11 +200,15 @@ function markdown(r: BenchReport): string {
       L.push(`| ${c.label} (${c.kernel} kernel${c.byKernel.length > 1 ? `; ${c.byKernel.filter((k) => k.kernel !== c.kernel).map((k) => `${k.kernel}: ${f(k.composeMs, 0)} ms, ratio ${f(c.ortMatMulAddMs !== null ? c.ortMatMulAddMs / k.composeMs : null)}`).join(', ')}` : ''}) | ${c.weights} | ${(c.elements / 1e6).toFixed(2)} M | ${c.rank}×${c.experts} | ${f(c.composeMs, 0)} | ${f(c.ortMatMulMs, 0)} | ${f(c.ortMatMulAddMs, 0)} | **${f(c.ratioOrtMatMulAddOverOurs)}** | ${f(c.ratioOrtMatMulOverOurs)} | ${f(c.ourGbPerS, 3)} | ${f(c.copy.gbPerS, 1)} | ${f(c.shareOfCopyBandwidth, 4)} | ${f(c.fullModelComposeMs, 0)} |`);
     }
     L.push('', 'The kernel named first is the one the app uses on this adapter (flat on software adapters such as SwiftShader, tiled elsewhere); the other is measured in the same loop and shown with its own MatMul+Add ratio.', 'Bytes moved per compose = shared (its dtype) + active factor rows (f32) + f32 output. Copy = `copyBufferToBuffer` of a large buffer on the same device, (read + write) / time. "Full model, est." scales our time by composed elements (every weight has the same active rank).', '');
+    L.push('### Compose only what changed', '', 'When one expert\'s routing weight moves and the others stay, the composer adds (Δw)·B·A of that expert to the current outputs in place (src/runtime/composer/composePlan.ts) instead of composing every expert from scratch. Same composer kernel, same loop.', '');
+    L.push('| case | experts | full compose ms | one expert moved ms | ratio |', '|---|---|---|---|---|');
+    for (const c of r.composerGpu) if (c.oneExpertMovedMs != null) L.push(`| ${c.label} | ${c.experts} | ${f(c.composeMs, 1)} | ${f(c.oneExpertMovedMs, 1)} | **${f(c.oneExpertMovedMs / c.composeMs)}** |`);
+    L.push('');
   }
   if (r.composerCpu.length) {
     L.push('## Composer on the CPU (Node, the WASM path\'s TypeScript composer)', '');
-    L.push('| case | elements | R | ms per compose | GB/s | full model, est. ms |', '|---|---|---|---|---|---|');
-    for (const c of r.composerCpu) L.push(`| ${c.label} | ${(c.elements / 1e6).toFixed(2)} M | ${c.rank}×${c.experts} | ${f(c.composeMs, 0)} | ${f(c.gbPerS, 3)} | ${f(c.fullModelComposeMs, 0)} |`);
+    L.push('| case | elements | R | ms per compose | GB/s | full model, est. ms | one expert moved ms (ratio) |', '|---|---|---|---|---|---|---|');
+    for (const c of r.composerCpu) L.push(`| ${c.label} | ${(c.elements / 1e6).toFixed(2)} M | ${c.rank}×${c.experts} | ${f(c.composeMs, 0)} | ${f(c.gbPerS, 3)} | ${f(c.fullModelComposeMs, 0)} | ${c.oneExpertMovedMs != null ? `${f(c.oneExpertMovedMs, 0)} (${f(c.oneExpertMovedMs / c.composeMs)})` : '–'} |`);
     L.push('');
   }
   if (r.overhead) {

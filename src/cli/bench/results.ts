@@ -29,6 +29,8 @@ export interface ComposerBenchResult {
   composeMs: number;
   composeMsAll: number[];
   byKernel: { kernel: 'tiled' | 'flat'; composeMs: number }[];
+  /** The app's kernel when one of the experts' weights moves and the rest stay: an in-place update (composePlan.ts). */
+  oneExpertMovedMs: number | null;
   ortMatMulMs: number | null;
   ortMatMulAddMs: number | null;
   ortOutputsPreallocated: boolean | null;

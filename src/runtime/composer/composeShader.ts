@@ -2,20 +2,29 @@
 // Everything is stored transposed for ORT's MatMul ([in, out], `out` contiguous), so both the shared
 // read and the output write are coalesced along workgroup x. The rank axis k runs over the active
 // experts' factor rows only (kIdx), which is how experts with a negligible routing weight are skipped.
+// A delta update (BaseOperand 'accumulate') runs the same kernels as Wt += Σ_k Δw_k · A[k, :]ᵀ ⊗ Bt[k, :].
 
 export type SharedDtype = 'f32' | 'f16' | 'int8';
+/**
+ * What an element starts from: the shared weight in its stored dtype, or 'accumulate': the output's
+ * current value (a delta update, composePlan.ts; float32 outputs only, no shared binding).
+ */
+export type BaseOperand = SharedDtype | 'accumulate';
 export const TILE = 16;
 export const FLAT_WG = 64;
 
-function sharedDecl(dtype: SharedDtype): string {
+function sharedDecl(dtype: BaseOperand): string {
+  if (dtype === 'accumulate') return '';
   if (dtype === 'f32') return '@group(0) @binding(1) var<storage, read> sharedW: array<f32>;';
   // f16 and int8 arrive packed in u32 words (2 halves / 4 bytes per word): no shader-f16 needed.
   const words = '@group(0) @binding(1) var<storage, read> sharedW: array<u32>;';
   return dtype === 'int8' ? `${words}\n@group(0) @binding(7) var<storage, read> rowScale: array<f32>;` : words;
 }
 
-function sharedLoad(dtype: SharedDtype): string {
+function sharedLoad(dtype: BaseOperand): string {
   switch (dtype) {
+    case 'accumulate':
+      return 'outW[e]';
     case 'f32':
       return 'sharedW[e]';
     case 'f16':
@@ -27,7 +36,7 @@ function sharedLoad(dtype: SharedDtype): string {
 }
 
 /** The bindings every compose kernel shares; Bt may be read as vec4 and the output as packed halves. */
-function bindings(dtype: SharedDtype, bt: 'f32' | 'vec4<f32>', out: 'f32' | 'u32'): string {
+function bindings(dtype: BaseOperand, bt: 'f32' | 'vec4<f32>', out: 'f32' | 'u32'): string {
   return `struct Params { inDim: u32, outDim: u32, activeK: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 ${sharedDecl(dtype)}
@@ -39,7 +48,7 @@ ${sharedDecl(dtype)}
 }
 
 /** One composed element e = i * outDim + o, read straight from global memory (the flat kernels). */
-function composedFn(dtype: SharedDtype): string {
+function composedFn(dtype: BaseOperand): string {
   return `fn composed(e: u32) -> f32 {
   let i = e / p.outDim;
   let o = e - i * p.outDim;
@@ -53,7 +62,7 @@ function composedFn(dtype: SharedDtype): string {
 }
 
 /** Tiled: workgroup-memory tiles of Bt and A (for GPUs). */
-export function composeShader(dtype: SharedDtype): string {
+export function composeShader(dtype: BaseOperand): string {
   return /* wgsl */ `
 ${bindings(dtype, 'f32', 'f32')}
 
@@ -95,7 +104,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
  * The same composition without workgroup memory or barriers: one invocation per output element.
  * On software adapters (SwiftShader) barriers are expensive and caches make tiling moot.
  */
-export function composeShaderFlat(dtype: SharedDtype): string {
+export function composeShaderFlat(dtype: BaseOperand): string {
   return /* wgsl */ `
 ${bindings(dtype, 'f32', 'f32')}
 ${composedFn(dtype)}
@@ -135,7 +144,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  * The flat kernel, four outputs per invocation: the four share their input row i (outDim is a
  * multiple of 4), so each factor row k costs one read of A and one vec4 read of Bt.
  */
-export function composeShaderFlat4(dtype: SharedDtype): string {
+export function composeShaderFlat4(dtype: BaseOperand): string {
   return /* wgsl */ `
 ${bindings(dtype, 'vec4<f32>', 'f32')}
 

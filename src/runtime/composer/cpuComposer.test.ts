@@ -67,6 +67,56 @@ describe('CpuComposer', () => {
     }
   });
 
+  it('updates in place when few weights move (composePlan.ts), equal to composing from scratch', async () => {
+    const rand = rng(11);
+    const shapes: [string, number[], boolean][] = [['q', [24, 40], true], ['emb', [30, 24], false], ['norm', [24], false]];
+    const sharedData = shapes.map(([, shape]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, rand));
+    const make = () => {
+      const c = new CpuComposer();
+      shapes.forEach(([name, shape, transposed], i) => c.addWeight(weight(name, shape, transposed), { dtype: 'f32', data: sharedData[i]! }));
+      return c;
+    };
+    const factor = (name: string, rows: number, cols: number, r: number): LowRankEntry => ({ kind: 'lowrank', name, rows, cols, rank: r, A: Float32Array.from({ length: r * cols }, rand), B: Float32Array.from({ length: rows * r }, rand) });
+    const experts = ['a', 'b', 'c', 'd'].map((id, t) =>
+      expert(id, [
+        ['q', factor('q', 24, 40, 2 + t)],
+        ...(t % 2 ? [] : ([['emb', factor('emb', 30, 24, 3)]] as [string, ExclusiveEntry][])),
+        ['norm', { kind: 'delta', name: 'norm', shape: [24], delta: Float32Array.from({ length: 24 }, rand) }],
+      ]),
+    );
+    const updated = make();
+    updated.setExperts(experts);
+    // A sequence of routings; the in-place composer follows it, a fresh one composes each from scratch.
+    const seq = [
+      { a: 0.5, b: 0.3, c: 0.2 },
+      { a: 0.5, b: 0.25, c: 0.25 },
+      { a: 0.5, b: 0.25, c: 0.15, d: 0.1 },
+      { b: 1 },
+      { b: 1, d: 0.1 }, // d joins: one expert moved
+    ];
+    const plans: (string | undefined)[] = [];
+    for (const r of seq) {
+      const routing = new Map(Object.entries(r));
+      await updated.compose(routing);
+      plans.push(updated.lastPlan);
+      const fresh = make();
+      fresh.setExperts(experts);
+      await fresh.compose(routing);
+      for (const [name] of shapes) {
+        const x = await updated.readOutput(name);
+        const y = await fresh.readOutput(name);
+        let err = 0;
+        for (let i = 0; i < x.length; i++) err = Math.max(err, Math.abs(x[i]! - y[i]!));
+        expect(err, `${JSON.stringify(r)} ${name}`).toBeLessThanOrEqual(1e-5);
+      }
+    }
+    expect(plans).toEqual(['full', 'delta', 'delta', 'full', 'delta']);
+    // A weight overwritten by hand: the next composition starts from scratch.
+    updated.overwrite('q', new Float32Array(24 * 40));
+    await updated.compose(new Map([['b', 0.8], ['d', 0.2]]));
+    expect(updated.lastPlan).toBe('full');
+  });
+
   it('adds 1-D deltas exactly and rejects modules of the wrong shape, changing nothing', async () => {
     const c = new CpuComposer();
     c.addWeight(weight('norm', [4]), { dtype: 'f32', data: new Float32Array([1, 1, 1, 1]) });

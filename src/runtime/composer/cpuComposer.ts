@@ -7,6 +7,7 @@ import { transpose } from '../../core/tensor/tensor.ts';
 import type { WeightInfo } from '../../model/llama.ts';
 import type { DecoderIO } from '../../model/onnx/decoder.ts';
 import type { OrtModule, OrtTensor } from '../ort.ts';
+import { planCompose } from './composePlan.ts';
 import { activeExperts, ComposerError, validateExperts, type ComposeOptions, type Composer, type ComposerExpert, type ComposerMemory, type RoutingWeights } from './types.ts';
 
 /** The graph takes this matrix as [in, out]: the transpose of the checkpoint's [out, in]. */
@@ -24,6 +25,11 @@ export class CpuComposer implements Composer {
   private readonly slots = new Map<string, Slot>();
   private experts: ComposerExpert[] = [];
   private lastKey: string | undefined;
+  /** The active weights the outputs hold (undefined: something else) and delta updates since a full compose (composePlan.ts). */
+  private composed: ReadonlyMap<string, number> | undefined;
+  private deltasInARow = 0;
+  /** What the last compose() did (tests, benchmarks). */
+  lastPlan: 'full' | 'delta' | undefined;
   /** Checkpoint-layout scratch for weights the graph takes transposed (sized to the largest). */
   private scratch = new Float32Array(0);
 
@@ -34,13 +40,13 @@ export class CpuComposer implements Composer {
     const shared = dequantShared(w, stored);
     this.slots.set(w.name, { w, shared, output: this.toGraph(w, shared) });
     if (graphTransposes(w) && n > this.scratch.length) this.scratch = new Float32Array(n);
-    this.lastKey = undefined;
+    this.invalidate();
   }
 
   setExperts(experts: readonly ComposerExpert[]): void {
     validateExperts(experts, (n) => this.slots.get(n)?.w);
     this.experts = [...experts];
-    this.lastKey = undefined;
+    this.invalidate();
   }
 
   get expertIds(): string[] {
@@ -50,18 +56,26 @@ export class CpuComposer implements Composer {
   async compose(routing: RoutingWeights, options: ComposeOptions = {}): Promise<boolean> {
     const { active, key } = activeExperts(routing, this.expertIds, options.skipBelow ?? 1e-3);
     if (key === this.lastKey) return false;
-    const weights = this.experts.map((e) => active.get(e.id) ?? 0);
+    const plan = planCompose(this.composed, active, this.deltasInARow);
+    const weights = this.experts.map((e) => plan.weights.get(e.id) ?? 0);
     for (const s of this.slots.values()) {
       const entries = this.experts.map((e, t) => (weights[t] !== 0 ? e.module.get(s.w.name) : undefined));
+      if (plan.kind === 'delta' && !entries.some((e) => e)) continue; // no moved expert touches this weight
       // Composed in the checkpoint layout: straight into the output when the graph takes it so,
-      // else into the scratch and transposed into the output. No allocation per message.
+      // else into the scratch and transposed into the output. No allocation per message. A delta
+      // starts from the current output (read back into the checkpoint layout) instead of shared.
       const flip = graphTransposes(s.w);
+      const [rows, cols] = [s.w.shape[0]!, s.w.shape[1]!];
       const hf = flip ? this.scratch.subarray(0, s.shared.length) : s.output;
-      if (entries.some((e) => e)) composeTensorCpu(s.w.name, s.w.shape, s.shared, entries, weights, hf);
-      else hf.set(s.shared);
-      if (flip) transpose(hf, s.w.shape[0]!, s.w.shape[1]!, s.output);
+      const base = plan.kind === 'full' ? s.shared : flip ? transpose(s.output, cols, rows, hf) : s.output;
+      if (entries.some((e) => e)) composeTensorCpu(s.w.name, s.w.shape, base, entries, weights, hf);
+      else hf.set(base);
+      if (flip) transpose(hf, rows, cols, s.output);
     }
     this.lastKey = key;
+    this.composed = active;
+    this.deltasInARow = plan.kind === 'delta' ? this.deltasInARow + 1 : 0;
+    this.lastPlan = plan.kind;
     return true;
   }
 
@@ -69,7 +83,7 @@ export class CpuComposer implements Composer {
     const s = this.slot(name);
     if (graphLayout.length !== s.output.length) throw new ComposerError('SHAPE_MISMATCH', `${name}: ${graphLayout.length} values, expected ${s.output.length}`);
     s.output.set(graphLayout);
-    this.lastKey = undefined;
+    this.invalidate();
   }
 
   feeds(ort: OrtModule, io: DecoderIO): Record<string, OrtTensor> {
@@ -97,6 +111,11 @@ export class CpuComposer implements Composer {
   destroy(): void {
     this.slots.clear();
     this.experts = [];
+  }
+
+  private invalidate(): void {
+    this.lastKey = undefined;
+    this.composed = undefined;
   }
 
   private slot(name: string): Slot {

@@ -2,7 +2,8 @@
 // buffers an onnxruntime-web session reads directly (same device). See composeShader.ts for the kernel.
 import { f16ToF32Array, f32ToF16Array } from '../../core/dtype/index.ts';
 import { transpose } from '../../core/tensor/tensor.ts';
-import { composeShader, composeShaderFlat, composeShaderFlat4, composeShaderFlatF16, FLAT_WG, TILE, type SharedDtype } from './composeShader.ts';
+import { composeShader, composeShaderFlat, composeShaderFlat4, composeShaderFlatF16, FLAT_WG, TILE, type BaseOperand, type SharedDtype } from './composeShader.ts';
+import { planCompose } from './composePlan.ts';
 
 /** Which WGSL program composes a weight. */
 type Variant = 'tiled' | 'flat' | 'flat4' | 'flat-f16';
@@ -52,6 +53,8 @@ interface WeightSlot {
   /** Row range of each expert in bt / a. */
   ranges: Map<string, [number, number]>;
   bindGroup: GPUBindGroup | undefined;
+  /** The bind group of the delta update ('accumulate': no shared binding). */
+  deltaBindGroup: GPUBindGroup | undefined;
 }
 
 /** Pads a typed array's bytes to a multiple of 4 (writeBuffer and u32 packing need it). */
@@ -69,6 +72,11 @@ export class GpuComposer implements Composer {
   private experts: LayoutExpert[] = [];
   private readonly weights = new Map<string, WeightInfo>();
   private lastKey: string | undefined;
+  /** The active weights the outputs hold (undefined: something else) and delta updates since a full compose (composePlan.ts). */
+  private composed: ReadonlyMap<string, number> | undefined;
+  private deltasInARow = 0;
+  /** What the last compose() did (tests, benchmarks). */
+  lastPlan: 'full' | 'delta' | undefined;
   private readonly bytes = new Map<GPUBuffer, { kind: MemoryKind; size: number }>();
   private destroyed = false;
 
@@ -114,9 +122,11 @@ export class GpuComposer implements Composer {
       kW: undefined,
       ranges: new Map(),
       bindGroup: undefined,
+      deltaBindGroup: undefined,
     };
     this.slots.set(w.name, slot);
     this.rebuildFactors(slot);
+    this.invalidate(); // the new output holds nothing yet
   }
 
   /** Replaces the set of experts (validated against every weight first: nothing changes on error). */
@@ -125,7 +135,7 @@ export class GpuComposer implements Composer {
     validateExperts(experts, (n) => this.weights.get(n));
     this.experts = experts.map((e) => ({ id: e.id, factors: new Map([...e.module].map(([name, entry]) => [name, layoutFactor(entry, this.weights.get(name)!)])) }));
     for (const slot of this.slots.values()) this.rebuildFactors(slot);
-    this.lastKey = undefined;
+    this.invalidate();
   }
 
   get expertIds(): string[] {
@@ -140,14 +150,17 @@ export class GpuComposer implements Composer {
     this.live();
     const { active, key } = activeExperts(routing, this.expertIds, options.skipBelow ?? 1e-3);
     if (key === this.lastKey) return false;
+    // Half-precision outputs always compose from scratch: accumulating in f16 would drift.
+    const plan = this.outputType === 'f32' ? planCompose(this.composed, active, this.deltasInARow) : ({ kind: 'full', weights: active } as const);
+    const base = (slot: WeightSlot): BaseOperand => (plan.kind === 'delta' ? 'accumulate' : slot.weight.dtype);
     // Compile what this bundle needs first; createComputePipelineAsync rejects with the WGSL error.
-    for (const slot of this.slots.values()) await this.ensurePipeline(this.variant(slot), slot.weight.dtype);
+    for (const slot of this.slots.values()) await this.ensurePipeline(this.variant(slot), base(slot));
     const encoder = this.device.createCommandEncoder({ label: 'twinmerge compose' });
     const pass = encoder.beginComputePass();
     for (const slot of this.slots.values()) {
       const rows: number[] = [];
       const weights: number[] = [];
-      for (const [id, w] of active) {
+      for (const [id, w] of plan.weights) {
         const range = slot.ranges.get(id);
         if (!range) continue;
         for (let k = range[0]; k < range[1]; k++) {
@@ -155,6 +168,7 @@ export class GpuComposer implements Composer {
           weights.push(w);
         }
       }
+      if (plan.kind === 'delta' && rows.length === 0) continue; // no moved expert touches this weight
       const { outDim, inDim } = slot.weight;
       this.device.queue.writeBuffer(slot.params, 0, new Uint32Array([inDim, outDim, rows.length, 0]));
       if (rows.length) {
@@ -162,8 +176,8 @@ export class GpuComposer implements Composer {
         this.device.queue.writeBuffer(slot.kW!, 0, new Float32Array(weights));
       }
       const variant = this.variant(slot);
-      pass.setPipeline(this.pipeline(variant, slot.weight.dtype));
-      pass.setBindGroup(0, this.bindGroup(slot));
+      pass.setPipeline(this.pipeline(variant, base(slot)));
+      pass.setBindGroup(0, plan.kind === 'delta' ? this.deltaBindGroup(slot) : this.bindGroup(slot));
       if (variant === 'tiled') pass.dispatchWorkgroups(Math.ceil(outDim / TILE), Math.ceil(inDim / TILE));
       else {
         const items = variant === 'flat-f16' ? Math.ceil((outDim * inDim) / 2) : variant === 'flat4' ? (outDim / 4) * inDim : outDim * inDim;
@@ -176,6 +190,9 @@ export class GpuComposer implements Composer {
     this.device.queue.submit([encoder.finish()]);
     await this.device.queue.onSubmittedWorkDone();
     this.lastKey = key;
+    this.composed = active;
+    this.deltasInARow = plan.kind === 'delta' ? this.deltasInARow + 1 : 0;
+    this.lastPlan = plan.kind;
     return true;
   }
 
@@ -192,7 +209,7 @@ export class GpuComposer implements Composer {
     const data = this.outputType === 'f16' ? padded(f32ToF16Array(graphLayout)) : graphLayout;
     if (data.byteLength > out.size) throw new ComposerError('SHAPE_MISMATCH', `${name}: ${graphLayout.length} values do not fit its ${out.size} bytes`);
     this.device.queue.writeBuffer(out, 0, data.buffer, data.byteOffset, data.byteLength);
-    this.lastKey = undefined;
+    this.invalidate();
   }
 
   weightNames(): string[] {
@@ -240,6 +257,11 @@ export class GpuComposer implements Composer {
     this.destroyed = true;
   }
 
+  private invalidate(): void {
+    this.lastKey = undefined;
+    this.composed = undefined;
+  }
+
   private live(): void {
     if (this.destroyed) throw new ComposerError('DESTROYED', 'the composer was destroyed (bundle unloaded or device lost)');
   }
@@ -266,7 +288,7 @@ export class GpuComposer implements Composer {
   private rebuildFactors(slot: WeightSlot): void {
     for (const b of [slot.bt, slot.a, slot.kIdx, slot.kW]) this.free(b);
     slot.bt = slot.a = slot.kIdx = slot.kW = undefined;
-    slot.bindGroup = undefined;
+    slot.bindGroup = slot.deltaBindGroup = undefined;
     slot.ranges.clear();
     const { name, outDim, inDim } = slot.weight;
     let total = 0;
@@ -303,12 +325,13 @@ export class GpuComposer implements Composer {
     return slot.weight.outDim % 4 === 0 ? 'flat4' : 'flat';
   }
 
-  private async ensurePipeline(variant: Variant, dtype: SharedDtype): Promise<void> {
+  private async ensurePipeline(variant: Variant, dtype: BaseOperand): Promise<void> {
     const key = `${variant}-${dtype}`;
     if (this.pipelines.has(key)) return;
     let p = this.pending.get(key);
     if (!p) {
-      const code = { tiled: composeShader, flat: composeShaderFlat, flat4: composeShaderFlat4, 'flat-f16': composeShaderFlatF16 }[variant](dtype);
+      const code = variant === 'flat-f16' ? (dtype === 'accumulate' ? undefined : composeShaderFlatF16(dtype)) : { tiled: composeShader, flat: composeShaderFlat, flat4: composeShaderFlat4 }[variant](dtype);
+      if (code === undefined) throw new Error('compose: half-precision outputs have no delta update');
       const module = this.device.createShaderModule({ code, label: `compose-${key}` });
       p = this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `compose-${key}` });
       this.pending.set(key, p);
@@ -316,7 +339,7 @@ export class GpuComposer implements Composer {
     this.pipelines.set(key, await p);
   }
 
-  private pipeline(variant: Variant, dtype: SharedDtype): GPUComputePipeline {
+  private pipeline(variant: Variant, dtype: BaseOperand): GPUComputePipeline {
     const p = this.pipelines.get(`${variant}-${dtype}`);
     if (!p) throw new Error(`compose pipeline ${variant}-${dtype} was not compiled`);
     return p;
@@ -337,5 +360,20 @@ export class GpuComposer implements Composer {
     if (slot.rowScale) entries.push({ binding: 7, resource: { buffer: slot.rowScale } });
     slot.bindGroup = this.device.createBindGroup({ layout: this.pipeline(this.variant(slot), slot.weight.dtype).getBindGroupLayout(0), entries });
     return slot.bindGroup;
+  }
+
+  /** A delta update only runs where the slot has factor rows (rows.length > 0), so bt etc. exist. */
+  private deltaBindGroup(slot: WeightSlot): GPUBindGroup {
+    if (slot.deltaBindGroup) return slot.deltaBindGroup;
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: slot.params } },
+      { binding: 2, resource: { buffer: slot.bt! } },
+      { binding: 3, resource: { buffer: slot.a! } },
+      { binding: 4, resource: { buffer: slot.kIdx! } },
+      { binding: 5, resource: { buffer: slot.kW! } },
+      { binding: 6, resource: { buffer: slot.output } },
+    ];
+    slot.deltaBindGroup = this.device.createBindGroup({ layout: this.pipeline(this.variant(slot), 'accumulate').getBindGroupLayout(0), entries });
+    return slot.deltaBindGroup;
   }
 }

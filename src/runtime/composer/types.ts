@@ -47,8 +47,13 @@ export interface Composer {
   /** Replaces the set of experts; validated against every weight first, nothing changes on error. */
   setExperts(experts: readonly ComposerExpert[]): void;
   readonly expertIds: string[];
-  /** Composes for these routing weights; false (and nothing done) when that routing is already composed. */
+  /**
+   * Composes for these routing weights; false (and nothing done) when that routing is already
+   * composed. When few experts' weights moved it updates the outputs in place (composePlan.ts).
+   */
   compose(routing: RoutingWeights, options?: ComposeOptions): Promise<boolean>;
+  /** Whether the last compose() composed from scratch or updated in place. */
+  readonly lastPlan: 'full' | 'delta' | undefined;
   /** Replaces one composed weight (graph layout) until the next compose: e.g. an expert's own full weights. */
   overwrite(name: string, graphLayout: Float32Array): void;
   /** Graph feeds wrapping the composed outputs (compose updates them in place). */
