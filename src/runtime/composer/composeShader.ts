@@ -172,3 +172,41 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 `;
 }
+
+/** Outputs per invocation of the wide flat kernel (a multiple of 4). */
+export const FLAT_WIDE = 16;
+
+/**
+ * The flat kernel, FLAT_WIDE outputs per invocation (outDim a multiple of FLAT_WIDE): one read of A,
+ * of kIdx and of kW per factor row serves FLAT_WIDE / 4 vec4 reads of Bt. On software adapters
+ * (SwiftShader) that per-row overhead, not arithmetic, bounds the flat4 kernel.
+ */
+export function composeShaderFlatWide(dtype: BaseOperand): string {
+  const V = FLAT_WIDE / 4;
+  const lanes = Array.from({ length: V }, (_, v) => v);
+  return /* wgsl */ `
+${bindings(dtype, 'vec4<f32>', 'f32')}
+
+fn sharedAt(e: u32, o: u32) -> f32 {
+  return ${sharedLoad(dtype)};
+}
+
+@compute @workgroup_size(${FLAT_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let q = gid.x + gid.y * nwg.x * ${FLAT_WG}u;
+  let groups = p.outDim / ${FLAT_WIDE}u;
+  if (q >= p.inDim * groups) { return; }
+  let i = q / groups;
+  let o0 = (q - i * groups) * ${FLAT_WIDE}u;
+${lanes.map((v) => `  var acc${v} = vec4<f32>(0.0);`).join('\n')}
+  for (var j = 0u; j < p.activeK; j++) {
+    let k = kIdx[j];
+    let s = kW[j] * a[k * p.inDim + i];
+    let b0 = (k * p.outDim + o0) / 4u;
+${lanes.map((v) => `    acc${v} += s * bt[b0 + ${v}u];`).join('\n')}
+  }
+  let e = i * p.outDim + o0;
+${lanes.map((v) => [0, 1, 2, 3].map((c) => `  outW[e + ${v * 4 + c}u] = sharedAt(e + ${v * 4 + c}u, o0 + ${v * 4 + c}u) + acc${v}.${'xyzw'[c]};`).join('\n')).join('\n')}
+}
+`;
+}

@@ -2,11 +2,11 @@
 // buffers an onnxruntime-web session reads directly (same device). See composeShader.ts for the kernel.
 import { f16ToF32Array, f32ToF16Array } from '../../core/dtype/index.ts';
 import { transpose } from '../../core/tensor/tensor.ts';
-import { composeShader, composeShaderFlat, composeShaderFlat4, composeShaderFlatF16, FLAT_WG, TILE, type BaseOperand, type SharedDtype } from './composeShader.ts';
+import { composeShader, composeShaderFlat, composeShaderFlat4, composeShaderFlatF16, composeShaderFlatWide, FLAT_WG, FLAT_WIDE, TILE, type BaseOperand, type SharedDtype } from './composeShader.ts';
 import { planCompose } from './composePlan.ts';
 
 /** Which WGSL program composes a weight. */
-type Variant = 'tiled' | 'flat' | 'flat4' | 'flat-f16';
+type Variant = 'tiled' | 'flat' | 'flat4' | 'flat-wide' | 'flat-f16';
 import type { StoredShared } from '../../core/twin/index.ts';
 import type { WeightInfo } from '../../model/llama.ts';
 import type { DecoderIO } from '../../model/onnx/decoder.ts';
@@ -180,7 +180,7 @@ export class GpuComposer implements Composer {
       pass.setBindGroup(0, plan.kind === 'delta' ? this.deltaBindGroup(slot) : this.bindGroup(slot));
       if (variant === 'tiled') pass.dispatchWorkgroups(Math.ceil(outDim / TILE), Math.ceil(inDim / TILE));
       else {
-        const items = variant === 'flat-f16' ? Math.ceil((outDim * inDim) / 2) : variant === 'flat4' ? (outDim / 4) * inDim : outDim * inDim;
+        const items = variant === 'flat-f16' ? Math.ceil((outDim * inDim) / 2) : variant === 'flat-wide' ? (outDim / FLAT_WIDE) * inDim : variant === 'flat4' ? (outDim / 4) * inDim : outDim * inDim;
         const groups = Math.ceil(items / FLAT_WG);
         const x = Math.min(groups, 65535);
         pass.dispatchWorkgroups(x, Math.ceil(groups / x));
@@ -318,11 +318,11 @@ export class GpuComposer implements Composer {
     slot.kW = this.alloc(total * 4, STORAGE, 'scratch', `${name}.kW`);
   }
 
-  /** f16 output packs pairs; the flat kernel takes four outputs at a time when the rows allow it. */
+  /** f16 output packs pairs; the flat kernel takes sixteen or four outputs at a time when the rows allow it. */
   private variant(slot: WeightSlot): Variant {
     if (this.outputType === 'f16') return 'flat-f16';
     if (this.kernel === 'tiled') return 'tiled';
-    return slot.weight.outDim % 4 === 0 ? 'flat4' : 'flat';
+    return slot.weight.outDim % FLAT_WIDE === 0 ? 'flat-wide' : slot.weight.outDim % 4 === 0 ? 'flat4' : 'flat';
   }
 
   private async ensurePipeline(variant: Variant, dtype: BaseOperand): Promise<void> {
@@ -330,7 +330,7 @@ export class GpuComposer implements Composer {
     if (this.pipelines.has(key)) return;
     let p = this.pending.get(key);
     if (!p) {
-      const code = variant === 'flat-f16' ? (dtype === 'accumulate' ? undefined : composeShaderFlatF16(dtype)) : { tiled: composeShader, flat: composeShaderFlat, flat4: composeShaderFlat4 }[variant](dtype);
+      const code = variant === 'flat-f16' ? (dtype === 'accumulate' ? undefined : composeShaderFlatF16(dtype)) : { tiled: composeShader, flat: composeShaderFlat, flat4: composeShaderFlat4, 'flat-wide': composeShaderFlatWide }[variant](dtype);
       if (code === undefined) throw new Error('compose: half-precision outputs have no delta update');
       const module = this.device.createShaderModule({ code, label: `compose-${key}` });
       p = this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `compose-${key}` });
