@@ -140,50 +140,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 `;
 }
 
-/**
- * The flat kernel, four outputs per invocation: the four share their input row i (outDim is a
- * multiple of 4), so each factor row k costs one read of A and one vec4 read of Bt.
- */
-export function composeShaderFlat4(dtype: BaseOperand): string {
-  return /* wgsl */ `
-${bindings(dtype, 'vec4<f32>', 'f32')}
-
-fn sharedAt(e: u32, o: u32) -> f32 {
-  return ${sharedLoad(dtype)};
-}
-
-@compute @workgroup_size(${FLAT_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let q = gid.x + gid.y * nwg.x * ${FLAT_WG}u;
-  let quads = p.outDim / 4u;
-  if (q >= p.inDim * quads) { return; }
-  let i = q / quads;
-  let o0 = (q - i * quads) * 4u;
-  var acc = vec4<f32>(0.0);
-  for (var j = 0u; j < p.activeK; j++) {
-    let k = kIdx[j];
-    acc += (kW[j] * a[k * p.inDim + i]) * bt[(k * p.outDim + o0) / 4u];
-  }
-  let e = i * p.outDim + o0;
-  outW[e] = sharedAt(e, o0) + acc.x;
-  outW[e + 1u] = sharedAt(e + 1u, o0 + 1u) + acc.y;
-  outW[e + 2u] = sharedAt(e + 2u, o0 + 2u) + acc.z;
-  outW[e + 3u] = sharedAt(e + 3u, o0 + 3u) + acc.w;
-}
-`;
-}
-
 /** Outputs per invocation of the wide flat kernel (a multiple of 4). */
 export const FLAT_WIDE = 16;
 
 /**
- * The flat kernel, FLAT_WIDE outputs per invocation (outDim a multiple of FLAT_WIDE): one read of A,
- * of kIdx and of kW per factor row serves FLAT_WIDE / 4 vec4 reads of Bt. On software adapters
- * (SwiftShader) that per-row overhead, not arithmetic, bounds the flat4 kernel.
+ * The flat kernel, `width` outputs per invocation (4 or FLAT_WIDE; outDim a multiple of it): the
+ * outputs share their input row i, so one read of A, of kIdx and of kW per factor row serves
+ * width / 4 vec4 reads of Bt. On software adapters (SwiftShader) that per-row overhead, not
+ * arithmetic, bounds the kernel: FLAT_WIDE where the rows allow it, else 4.
  */
-export function composeShaderFlatWide(dtype: BaseOperand): string {
-  const V = FLAT_WIDE / 4;
-  const lanes = Array.from({ length: V }, (_, v) => v);
+export function composeShaderFlatVec(dtype: BaseOperand, width: number): string {
+  if (width % 4 !== 0 || width <= 0) throw new Error(`composeShaderFlatVec: width ${width} is not a positive multiple of 4`);
+  const lanes = Array.from({ length: width / 4 }, (_, v) => v);
   return /* wgsl */ `
 ${bindings(dtype, 'vec4<f32>', 'f32')}
 
@@ -194,10 +162,10 @@ fn sharedAt(e: u32, o: u32) -> f32 {
 @compute @workgroup_size(${FLAT_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let q = gid.x + gid.y * nwg.x * ${FLAT_WG}u;
-  let groups = p.outDim / ${FLAT_WIDE}u;
+  let groups = p.outDim / ${width}u;
   if (q >= p.inDim * groups) { return; }
   let i = q / groups;
-  let o0 = (q - i * groups) * ${FLAT_WIDE}u;
+  let o0 = (q - i * groups) * ${width}u;
 ${lanes.map((v) => `  var acc${v} = vec4<f32>(0.0);`).join('\n')}
   for (var j = 0u; j < p.activeK; j++) {
     let k = kIdx[j];

@@ -2,7 +2,7 @@
 // buffers an onnxruntime-web session reads directly (same device). See composeShader.ts for the kernel.
 import { f16ToF32Array, f32ToF16Array } from '../../core/dtype/index.ts';
 import { transpose } from '../../core/tensor/tensor.ts';
-import { composeShader, composeShaderFlat, composeShaderFlat4, composeShaderFlatF16, composeShaderFlatWide, FLAT_WG, FLAT_WIDE, TILE, type BaseOperand, type SharedDtype } from './composeShader.ts';
+import { composeShader, composeShaderFlat, composeShaderFlatF16, composeShaderFlatVec, FLAT_WG, FLAT_WIDE, TILE, type BaseOperand, type SharedDtype } from './composeShader.ts';
 import { planCompose } from './composePlan.ts';
 
 /** Which WGSL program composes a weight. */
@@ -330,7 +330,7 @@ export class GpuComposer implements Composer {
     if (this.pipelines.has(key)) return;
     let p = this.pending.get(key);
     if (!p) {
-      const code = variant === 'flat-f16' ? (dtype === 'accumulate' ? undefined : composeShaderFlatF16(dtype)) : { tiled: composeShader, flat: composeShaderFlat, flat4: composeShaderFlat4, 'flat-wide': composeShaderFlatWide }[variant](dtype);
+      const code = variant === 'flat-f16' ? (dtype === 'accumulate' ? undefined : composeShaderFlatF16(dtype)) : { tiled: composeShader, flat: composeShaderFlat, flat4: (d: BaseOperand) => composeShaderFlatVec(d, 4), 'flat-wide': (d: BaseOperand) => composeShaderFlatVec(d, FLAT_WIDE) }[variant](dtype);
       if (code === undefined) throw new Error('compose: half-precision outputs have no delta update');
       const module = this.device.createShaderModule({ code, label: `compose-${key}` });
       p = this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `compose-${key}` });
