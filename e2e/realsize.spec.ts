@@ -11,7 +11,14 @@ import { fileFetch, folderUrl } from '../src/node/fileFetch.ts';
 import { neededAtLoad } from '../src/runtime/twin/session.ts';
 import { openNodeSession } from '../src/testing/nodeSession.ts';
 import { DEFAULT_SETTINGS } from '../src/worker/protocol.ts';
-import { ensureRealsizeBundle, REALSIZE_LAYERS as LAYERS, REALSIZE_SHAPE as SHAPE } from './realsize.ts';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { extractMain } from '../src/cli/extract.ts';
+import { readModule } from '../src/core/twin/index.ts';
+import { openCheckpointDir } from '../src/runtime/node/checkpoint.ts';
+import { moduleDiff } from '../src/core/twin/moduleDiff.ts';
+import { ensureRealsizeBundle, REALSIZE_DIR, REALSIZE_LAYERS as LAYERS, REALSIZE_SHAPE as SHAPE } from './realsize.ts';
 
 const PROMPT = 'Spell merry backwards.';
 const TOKENS = 8;
@@ -34,6 +41,10 @@ interface Answered {
 let BUNDLE = '';
 let reference: { tokenIds: number[]; routing: Record<string, number> };
 let plan: BundlePlan;
+/** `twinmerge extract`'s module of the dropped checkpoint (onnxruntime-node's MatMul for the SVD), and its time. */
+let offline: { bytes: Uint8Array; ms: number };
+/** A checkpoint of the same shape dropped into the page (one of synth's experts: its E = theta - shared is what any checkpoint's is). */
+const DROPPED = join(REALSIZE_DIR, 'experts', 'e3');
 
 test.beforeAll(async () => {
   test.setTimeout(1_200_000);
@@ -47,6 +58,14 @@ test.beforeAll(async () => {
     await session.dispose();
   }
   expect(reference.tokenIds.length).toBeGreaterThanOrEqual(1);
+  const tmp = await mkdtemp(join(tmpdir(), 'tm-realsize-'));
+  try {
+    const t0 = Date.now();
+    expect(await extractMain(['--bundle', BUNDLE, '--checkpoint', DROPPED, '--out', join(tmp, 'e3.safetensors'), '--id', 'dropped'])).toBe(0);
+    offline = { bytes: new Uint8Array(await readFile(join(tmp, 'e3.safetensors'))), ms: Date.now() - t0 };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 });
 
 const within = (actual: number, expected: number, share: number) => expect(Math.abs(actual - expected)).toBeLessThanOrEqual(expected * share);
@@ -71,5 +90,20 @@ for (const backend of ['webgpu', 'wasm'] as const) {
     within(answer.memory.composed, m.composed, 0.01);
     expect(answer.memory.router).toBe(m.routerCopy);
     within(answer.memory.experts, m.experts, 0.05);
+
+    // A full checkpoint dropped at this size: its module, factored in the worker (randomized SVD on
+    // WGSL products on WebGPU, onnxruntime-web's MatMul on WASM), is `twinmerge extract`'s.
+    const files = (await readdir(DROPPED)).filter((f) => f === 'config.json' || f.endsWith('.safetensors') || f.endsWith('.index.json')).map((f) => `/${DROPPED}/${f}`);
+    const added = await page.evaluate(
+      ({ files, prompts }) => (window as unknown as { realsize: { addCheckpoint(u: string[], id: string, p: string[]): Promise<{ ms: number; extractMs: number; extractSteps: number; moduleBase64: string }> } }).realsize.addCheckpoint(files, 'dropped', prompts),
+      { files, prompts: ['Spell merry backwards.', 'Sort 3 1 2.', 'Upper case: hello.', 'Add 12 and 30.'] },
+    );
+    const ck = await openCheckpointDir(DROPPED);
+    const weights = ck.weights;
+    await ck.close();
+    const diff = moduleDiff(readModule('dropped.safetensors', Buffer.from(added.moduleBase64, 'base64'), weights), readModule('dropped.safetensors', offline.bytes, weights));
+    console.log(`${backend}: checkpoint extracted in the worker in ${(added.extractMs / 1000).toFixed(1)} s (add ${(added.ms / 1000).toFixed(1)} s; twinmerge extract ${(offline.ms / 1000).toFixed(1)} s); vs twinmerge extract: B A ${diff.product.toExponential(2)} (${diff.productAt}), factors ${diff.factors.toExponential(2)}`);
+    expect(added.extractSteps).toBe(weights.length);
+    expect(diff.product).toBeLessThan(1e-3);
   });
 }

@@ -14,7 +14,7 @@ import { generate } from '../../src/runtime/generate.ts';
 import type { OrtModule, OrtSession, OrtTensor } from '../../src/runtime/ort.ts';
 import { cpuWeightFeeds, uploadGpuWeights } from '../../src/runtime/weights.ts';
 import { readBundle } from '../../src/core/twin/index.ts';
-import { openBrowserSession } from '../../src/runtime/twin/browserSession.ts';
+import { openBrowserSession, svdProductsOn } from '../../src/runtime/twin/browserSession.ts';
 import {
   alternatingRoutings,
   composeBytes,
@@ -26,7 +26,7 @@ import {
   type ComposeCase,
   type ComposeShape,
 } from '../../src/cli/bench/shapes.ts';
-import type { ComposerBenchResult, CopyResult, DecodeResult, EngineBrowserResult, OverheadResult } from '../../src/cli/bench/results.ts';
+import type { ComposerBenchResult, CopyResult, DecodeResult, EngineBrowserResult, ExtractBrowserResult, OverheadResult } from '../../src/cli/bench/results.ts';
 
 const now = () => performance.now();
 const WASM_PATHS = '/ort/';
@@ -246,6 +246,24 @@ async function overhead(o: { bundleUrl: string; backend?: 'webgpu' | 'wasm'; pro
   return { adapter: backend, backend: session.backend.kind, messages, first, openMs };
 }
 
+/** A full checkpoint (its files by URL) added to a session on the bundle: the extraction the app runs on a drop. */
+async function extract(o: { bundleUrl: string; backend: 'webgpu' | 'wasm'; svdProducts: 'auto' | 'webgpu' | 'wasm'; files: string[]; prompts: string[] }): Promise<ExtractBrowserResult> {
+  const t0 = now();
+  const session = await openBrowserSession(o.bundleUrl, o.backend, () => undefined, { wasmPaths: WASM_PATHS, svdProducts: o.svdProducts });
+  const openMs = now() - t0;
+  const files = await Promise.all(o.files.map(async (u) => ({ name: u.split('/').pop()!, bytes: new Uint8Array(await (await fetch(u)).arrayBuffer()) })));
+  const t1 = now();
+  const added = await session.addExpert({ id: 'dropped', name: 'dropped', description: 'a dropped checkpoint', examplePrompts: o.prompts, files });
+  const addMs = now() - t1;
+  const b = session.backend;
+  await session.dispose();
+  const module = added.moduleFile!.bytes;
+  let binary = '';
+  for (let i = 0; i < module.length; i += 0x8000) binary += String.fromCharCode(...module.subarray(i, i + 0x8000));
+  const adapter = b.kind === 'webgpu' ? `webgpu (${b.adapterName})` : `wasm (${b.threads} thread${b.threads === 1 ? '' : 's'})`;
+  return { adapter, backend: b.kind, products: svdProductsOn(b, o.svdProducts), openMs, extractMs: added.extractMs, addMs, moduleBase64: btoa(binary) };
+}
+
 /**
  * Decode tokens/s with composed weights fed as GPU buffers (weights-as-inputs graph) vs the same
  * weights baked into a static graph (initializers), on the same EP and device, alternating runs.
@@ -422,5 +440,5 @@ async function engineTransformersJs(o: { modelRoot: string; model: string; ortUr
   return res;
 }
 
-(window as unknown as { benchHarness: unknown }).benchHarness = { composer, overhead, decode, engineOurs, engineTransformersJs };
+(window as unknown as { benchHarness: unknown }).benchHarness = { composer, overhead, decode, engineOurs, engineTransformersJs, extract };
 document.body.dataset.ready = 'true';

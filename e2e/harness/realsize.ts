@@ -20,6 +20,17 @@ const api = {
     const r = await client.answer([{ role: 'user', content: prompt }], { ...DEFAULT_SETTINGS, temperature: 0, maxNewTokens }, { kind: 'twin' });
     return { ms: performance.now() - t0, tokenIds: r.tokenIds, routing: r.routing, timings: r.timings, memory: await client.memory() };
   },
+  /** Adds a checkpoint folder (its files by URL) as an expert: the worker extracts its module. */
+  async addCheckpoint(urls: string[], id: string, examplePrompts: string[]) {
+    const files = await Promise.all(urls.map(async (u) => ({ name: u.split('/').pop()!, bytes: new Uint8Array(await (await fetch(u)).arrayBuffer()) })));
+    const stages: string[] = [];
+    const t0 = performance.now();
+    const r = await client.experts.add({ id, name: id, description: 'a dropped checkpoint', examplePrompts, files }, { onProgress: (p) => stages.push(p.stage) });
+    const module = r.added.moduleFile!.bytes;
+    let binary = '';
+    for (let i = 0; i < module.length; i += 0x8000) binary += String.fromCharCode(...module.subarray(i, i + 0x8000));
+    return { ms: performance.now() - t0, extractMs: r.added.extractMs, extractSteps: stages.filter((s) => s === 'extract').length, moduleBase64: btoa(binary) };
+  },
 };
 (window as unknown as { realsize: typeof api }).realsize = api;
 document.body.dataset.ready = 'true';

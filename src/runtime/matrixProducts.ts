@@ -16,7 +16,12 @@ function productGraph(transB: boolean): Uint8Array {
   return encodeModel(g.toModel({ opset: 17, producer: 'twinmerge' }));
 }
 
-export interface OrtMatrixProducts extends MatrixProducts {
+/** Products that hold sessions or buffers until released (this file's on onnxruntime, gpuMatrixProducts.ts's in WGSL). */
+export interface ReleasableMatrixProducts extends MatrixProducts {
+  release(): void | Promise<void>;
+}
+
+export interface OrtMatrixProducts extends ReleasableMatrixProducts {
   release(): Promise<void>;
 }
 

@@ -3,7 +3,8 @@
 import { fileFetch, folderUrl } from '../node/fileFetch.ts';
 import { loadBundle } from '../runtime/bundleLoader.ts';
 import { CpuComposer } from '../runtime/composer/cpuComposer.ts';
-import { createNodeEngine, loadNodeOrt } from '../runtime/node/session.ts';
+import { createOrtMatrixProducts } from '../runtime/matrixProducts.ts';
+import { createNodeEngine, loadNodeOrt, nodeSessionOptions } from '../runtime/node/session.ts';
 import { neededAtLoad, TwinSession } from '../runtime/twin/session.ts';
 
 export async function openNodeSession(bundleDir: string, reason = 'Node'): Promise<TwinSession> {
@@ -17,6 +18,8 @@ export async function openNodeSession(bundleDir: string, reason = 'Node'): Promi
     // Resident chat weights, as the app's WASM path has them (browserSession.ts).
     createEngine: async (spec, graph, use) => ({ ort, engine: await createNodeEngine(spec, graph, { backend: 'wasm', engine: { residentWeights: use === 'chat' } }) }),
     createRouterEngine: (spec, graph) => createNodeEngine(spec, graph, { backend: 'wasm' }),
+    // onnxruntime-web's MatMul for a dropped checkpoint's SVD, as the app's WASM path.
+    createMatrixProducts: async () => createOrtMatrixProducts(ort, nodeSessionOptions('wasm')),
     fetchFile: async (path) => (await loadBundle(url, { fetch: fileFetch, only: (f) => f.path === path })).files.get(path)!,
   });
 }

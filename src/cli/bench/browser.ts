@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import type { Browser, Page } from '@playwright/test';
 import type { ViteDevServer } from 'vite';
-import type { ComposerBenchResult, DecodeResult, EngineBrowserResult, OverheadResult } from './results.ts';
+import type { ComposerBenchResult, DecodeResult, EngineBrowserResult, ExtractBrowserResult, OverheadResult } from './results.ts';
 import type { ComposeCase } from './shapes.ts';
 
 export type { ComposerBenchResult, DecodeResult, EngineBrowserResult, OverheadResult };
@@ -140,7 +140,7 @@ export class BenchBrowser {
     return page;
   }
 
-  private async call<T>(fn: 'composer' | 'overhead' | 'decode' | 'engineOurs' | 'engineTransformersJs', arg: unknown, log: (s: string) => void): Promise<T> {
+  private async call<T>(fn: 'composer' | 'overhead' | 'decode' | 'engineOurs' | 'engineTransformersJs' | 'extract', arg: unknown, log: (s: string) => void): Promise<T> {
     const page = await this.page(log);
     try {
       return (await page.evaluate(
@@ -183,6 +183,11 @@ export class BenchBrowser {
   /** transformers.js on `ep` with the export at `${modelRoot}${model}/` (see bench.ts engineTransformersJs). */
   engineTransformersJs(o: { modelRoot: string; model: string; ortUrl: string; ep: 'webgpu' | 'wasm'; promptTokens: number; decodeTokens: number; reps: number; vocab: number }, log: (s: string) => void): Promise<EngineBrowserResult> {
     return this.call('engineTransformersJs', o, log);
+  }
+
+  /** A full checkpoint (files by URL) added to a session on the bundle at `bundleUrl` (see bench.ts extract). */
+  extract(o: { bundleUrl: string; backend: 'webgpu' | 'wasm'; svdProducts: 'auto' | 'webgpu' | 'wasm'; files: string[]; prompts: string[] }, log: (s: string) => void): Promise<ExtractBrowserResult> {
+    return this.call('extract', o, log);
   }
 
   async version(): Promise<string> {

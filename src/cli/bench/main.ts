@@ -3,7 +3,7 @@
  * (machines are shared and noisy: nothing here asserts an absolute time). Writes
  * docs/results/bench.json and docs/results/bench.md. See docs/benchmarks.md.
  *
- *   npm run bench -- [--bundle=models/bundle] [--quick] [--only=composer,cpu,overhead,decode,engine,engine-browser,browser-135m,pack]
+ *   npm run bench -- [--bundle=models/bundle] [--quick] [--only=composer,cpu,overhead,decode,engine,engine-browser,browser-135m,extract,pack]
  *                    [--skip=...] [--big-layers=1] [--pack-layers=30] [--real-layers=30] [--engine-big] [--out=docs/results]
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,10 +14,11 @@ import { exportCheckpoint } from '../export.ts';
 import { BenchBrowser, type ComposerBenchResult, type DecodeResult, type EngineBrowserResult, type OverheadResult } from './browser.ts';
 import { benchCpuComposer, type CpuComposerResult } from './cpu.ts';
 import { benchPack, type PackBenchRow } from './pack.ts';
+import { extractBench, extractMarkdown, type ExtractBenchCase } from './extract.ts';
 import { ensureSynthBundle, singleFileCheckpoint, synthDir } from './realsize.ts';
 import { median, SMOLLM2_135M_CONFIG, ZOO_CONFIG, type ComposeCase } from './shapes.ts';
 
-const SECTIONS = ['composer', 'cpu', 'overhead', 'decode', 'engine', 'engine-browser', 'browser-135m', 'pack'] as const;
+const SECTIONS = ['composer', 'cpu', 'overhead', 'decode', 'engine', 'engine-browser', 'browser-135m', 'extract', 'pack'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Options {
@@ -43,6 +44,7 @@ const SECTION_KEYS = {
   engine: 'engine',
   'engine-browser': 'engineBrowser',
   'browser-135m': 'browser135m',
+  extract: 'extract',
   pack: 'pack',
 } as const satisfies Record<Section, keyof BenchReport>;
 
@@ -87,6 +89,8 @@ export interface BenchReport {
   engineBrowser: EngineComparison | null;
   /** A SmolLM2-135M-shaped bundle in Chromium: the app's path per message on each EP, and ours vs transformers.js on one expert. */
   browser135m: { layers: number; bundleBytes: number; sessions: RealSizeSession[]; engine: EngineComparison | null } | null;
+  /** A full checkpoint's module extracted in the page (demo and 135M shape) vs `twinmerge extract`. */
+  extract: ExtractBenchCase[] | null;
   pack: { rows: PackBenchRow[]; growth: { label: string; perExtraExpertBytes: number; rssMinusOutput2: number; rssMinusOutput4: number } | null } | null;
   notes: string[];
   seconds: number;
@@ -280,6 +284,7 @@ function markdown(r: BenchReport): string {
     L.push('');
     if (b.engine) engineTable(b.engine);
   }
+  if (r.extract) L.push(...extractMarkdown(r.extract));
   if (r.pack) {
     L.push('## Pack: time and peak memory (child process, getrusage maxRSS)', '');
     L.push('| input | experts | layers | params | seconds | peak RSS MB | bundle MB | RSS − bundle MB |', '|---|---|---|---|---|---|---|---|');
@@ -457,6 +462,7 @@ export async function benchMain(args: string[]): Promise<number> {
     engine: null,
     engineBrowser: null,
     browser135m: null,
+    extract: null,
     pack: null,
     notes,
     seconds: 0,
@@ -482,7 +488,7 @@ export async function benchMain(args: string[]): Promise<number> {
   };
   const gpuIters = o.quick ? [3, 2] : [7, 3];
 
-  const wantBrowser = o.sections.has('composer') || o.sections.has('engine-browser') || o.sections.has('browser-135m') || (manifest && (o.sections.has('overhead') || o.sections.has('decode')));
+  const wantBrowser = o.sections.has('composer') || o.sections.has('engine-browser') || o.sections.has('browser-135m') || o.sections.has('extract') || (manifest && (o.sections.has('overhead') || o.sections.has('decode')));
   if (wantBrowser) {
     let browser: BenchBrowser | undefined;
     try {
@@ -536,6 +542,8 @@ export async function benchMain(args: string[]): Promise<number> {
       if (o.sections.has('engine-browser')) report.engineBrowser = await engineBrowser(browser, o, notes, log);
       flush();
       if (o.sections.has('browser-135m')) report.browser135m = await browser135m(browser, o, notes, log);
+      flush();
+      if (o.sections.has('extract')) report.extract = await extractBench(browser, o, notes, log);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       notes.push(`browser benchmarks failed: ${msg.split('\n')[0]}`);

@@ -92,8 +92,36 @@ export interface GpuCheckRun {
   memory: { shared: number; composed: number; experts: number };
 }
 
+/** One randomized SVD (a dropped checkpoint's matrix shape) with its products in WGSL and on onnxruntime-web's WASM MatMul. */
+export interface GpuCheckSvd {
+  rows: number;
+  cols: number;
+  rank: number;
+  wgslMs: number;
+  wasmMs: number;
+  wasmThreads: number;
+  /** Relative Frobenius distance of the two B A products. */
+  productRelDiff: number;
+}
+
 export interface GpuCheck {
   adapter: { vendor: string; architecture: string; description: string; isFallback: boolean } | null;
   shaderF16: boolean;
   runs: GpuCheckRun[];
+  svd: GpuCheckSvd[];
+}
+
+/** A full checkpoint added to an open session in the page (extract section): its module, factored in the worker's way. */
+export interface ExtractBrowserResult {
+  adapter: string;
+  backend: string;
+  /** Where the randomized SVD's products ran: WGSL on the device, or onnxruntime-web's WASM MatMul. */
+  products: 'webgpu' | 'wasm';
+  openMs: number;
+  /** Factoring the checkpoint against the shared weights (TwinSession's extractMs). */
+  extractMs: number;
+  /** The whole add: inspection, extraction, example prompts through the model, router training. */
+  addMs: number;
+  /** The module file the page would store, base64. */
+  moduleBase64: string;
 }

@@ -2,12 +2,14 @@
 // composer's WGSL and onnxruntime-web, fetch the bundle (sizes and sha256 checked), pick the
 // composer (GpuComposer on WebGPU, CpuComposer on WASM) and the engine.
 import { chooseForModel, probeBackend, type BackendInfo, type BackendPreference } from '../backendProbe.ts';
-import { createBrowserEngine, createWebGpuDevice } from '../browser.ts';
+import { createBrowserEngine, createWebGpuDevice, loadBrowserOrt } from '../browser.ts';
 import { checkBundle, loadBundle } from '../bundleLoader.ts';
 import { deviceFitProblem, memoryOn, type BundlePlan, type DeviceLimits } from '../bundlePlan.ts';
 import { CpuComposer } from '../composer/cpuComposer.ts';
 import { GpuComposer } from '../composer/gpuComposer.ts';
 import { trackBuffers } from '../gpuBufferTracker.ts';
+import { createGpuMatrixProducts } from '../gpuMatrixProducts.ts';
+import { createOrtMatrixProducts } from '../matrixProducts.ts';
 import { neededAtLoad, SessionError, TwinSession, type SessionProgress } from './session.ts';
 
 function limitsOf(probed: BackendInfo): DeviceLimits {
@@ -27,6 +29,15 @@ export interface BundleCheck {
   deviceBufferLimit: number | null;
   /** Why it cannot run on this device, or null. */
   problem: string | null;
+}
+
+/**
+ * Where a dropped checkpoint's SVD products run on `backend`: WGSL on a hardware GPU; onnxruntime-web's
+ * WASM MatMul on a software adapter, where it is ~10x faster than WGSL (docs/benchmarks.md), and on WASM.
+ */
+export function svdProductsOn(backend: BackendInfo, preference: 'auto' | 'webgpu' | 'wasm' = 'auto'): 'webgpu' | 'wasm' {
+  if (backend.kind !== 'webgpu') return 'wasm';
+  return preference === 'auto' ? (backend.isSoftware ? 'wasm' : 'webgpu') : preference;
 }
 
 /** Reads a bundle's manifest and measures it against this device; a missing or broken bundle throws (BundleLoadError). */
@@ -58,7 +69,14 @@ export async function openBrowserSession(
   url: string,
   preference: BackendPreference,
   onProgress: (p: SessionProgress) => void,
-  opts: { wasmPaths?: string; withBaseDelta?: boolean; beforeAllocate?: () => Promise<void>; composedFloat32?: boolean } = {},
+  opts: {
+    wasmPaths?: string;
+    withBaseDelta?: boolean;
+    beforeAllocate?: () => Promise<void>;
+    composedFloat32?: boolean;
+    /** Where a dropped checkpoint's SVD products run: 'auto' (WGSL on a hardware GPU, onnxruntime-web on WASM otherwise), or forced (benchmarks). */
+    svdProducts?: 'auto' | 'webgpu' | 'wasm';
+  } = {},
 ): Promise<TwinSession> {
   let probed = await probeBackend(preference);
   // Full fine-tuned weights are fetched on demand (compare view), not at load.
@@ -101,6 +119,11 @@ export async function openBrowserSession(
       createBrowserEngine(spec, graph, device ? { kind: 'webgpu', device } : { kind: 'wasm', threads: backend.kind === 'wasm' ? backend.threads : 1 }, { wasmPaths: ortFolder, engine: { residentWeights: !device && use === 'chat' } }),
     // The routing pass on onnxruntime-web's CPU EP, whatever the chat runs on (routerPass.ts).
     createRouterEngine: async (spec, graph) => (await createBrowserEngine(spec, graph, { kind: 'wasm', threads: backend.kind === 'wasm' ? backend.threads : 1 }, { wasmPaths: ortFolder })).engine,
+    // A dropped checkpoint's SVD products (svdProductsOn): WGSL on the chat's device, or onnxruntime-web's MatMul.
+    createMatrixProducts: async () =>
+      device && svdProductsOn(backend, opts.svdProducts) === 'webgpu'
+        ? createGpuMatrixProducts(device)
+        : createOrtMatrixProducts(await loadBrowserOrt({ kind: 'wasm', threads: backend.kind === 'wasm' ? backend.threads : 1 }, { wasmPaths: ortFolder }), { executionProviders: ['wasm'] }),
     fetchFile: async (path) => {
       const loaded = await loadBundle(url, { only: (f) => f.path === path });
       const bytes = loaded.files.get(path);

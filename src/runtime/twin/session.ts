@@ -17,6 +17,7 @@ import type { Composer } from '../composer/types.ts';
 import type { DecoderEngine } from '../engine.ts';
 import { streamGenerate } from '../generate.ts';
 import type { LiveBuffers } from '../gpuBufferTracker.ts';
+import type { ReleasableMatrixProducts } from '../matrixProducts.ts';
 import type { OrtModule } from '../ort.ts';
 import { routerLayerOf } from '../routerFeatures.ts';
 import { RouterPass } from './routerPass.ts';
@@ -119,6 +120,11 @@ export interface SessionOptions {
   createRouterEngine?: (spec: ModelSpec, graph: DecoderGraph) => Promise<DecoderEngine>;
   /** One more file of the same bundle, checked against the manifest (e.g. an expert's full weights). */
   fetchFile: (path: string) => Promise<Uint8Array>;
+  /**
+   * An engine for the randomized SVD's big products when a dropped checkpoint is factored (WGSL on
+   * WebGPU, onnxruntime's MatMul on WASM); float64 loops without one. Made per extraction, released after.
+   */
+  createMatrixProducts?: () => Promise<ReleasableMatrixProducts>;
   onProgress?: (p: SessionProgress) => void;
   device?: GPUDevice;
   liveBuffers?: () => LiveBuffers;
@@ -139,6 +145,7 @@ interface Parts {
   baseDelta: ExclusiveModule;
   eosIds: number[];
   fetchFile: (path: string) => Promise<Uint8Array>;
+  createMatrixProducts: (() => Promise<ReleasableMatrixProducts>) | undefined;
   device: GPUDevice | undefined;
   liveBuffers: (() => LiveBuffers) | undefined;
 }
@@ -234,7 +241,7 @@ export class TwinSession {
         module,
       })),
     );
-    const session = new TwinSession({ url: o.bundle.baseUrl, manifest, spec, io, backend: o.backend, ort, engine, composer, router, tokenizer, experts, baseDelta: bundle.baseDelta, eosIds, fetchFile: o.fetchFile, device: o.device, liveBuffers: o.liveBuffers });
+    const session = new TwinSession({ url: o.bundle.baseUrl, manifest, spec, io, backend: o.backend, ort, engine, composer, router, tokenizer, experts, baseDelta: bundle.baseDelta, eosIds, fetchFile: o.fetchFile, createMatrixProducts: o.createMatrixProducts, device: o.device, liveBuffers: o.liveBuffers });
     composer.setExperts(experts.composerExperts());
     await session.composeFor(new Map());
     engine.setWeights(composer.feeds(ort, io));
@@ -433,7 +440,14 @@ export class TwinSession {
     const stored = readShared(file, await this.p.fetchFile(file), weights);
     const byName = new Map(weights.map((w) => [w.name, w]));
     const t0 = now();
-    const built = await extractDroppedCheckpoint(id, inspected.checkpoint, weights, async (name) => dequantShared(byName.get(name)!, stored.get(name)!), extractSettings(this.manifest), (p) => onProgress({ stage: 'extract', ...p }));
+    const products = await this.p.createMatrixProducts?.();
+    let built;
+    try {
+      const settings = { ...extractSettings(this.manifest), ...(products ? { products } : {}) };
+      built = await extractDroppedCheckpoint(id, inspected.checkpoint, weights, async (name) => dequantShared(byName.get(name)!, stored.get(name)!), settings, (p) => onProgress({ stage: 'extract', ...p }));
+    } finally {
+      await products?.release();
+    }
     // The module as a twinmerge expert file: what the page stores, so a reload re-adds it without extracting again.
     const metadata = { ...built.metadata, name: meta.name, description: meta.description, examples: JSON.stringify(meta.examplePrompts) };
     const moduleFile = { name: `${id}.safetensors`, bytes: encodeSafetensors(built.tensors, metadata) };
