@@ -8,10 +8,10 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 
 import { join, relative } from 'node:path';
 import { BUNDLE_FORMAT, BUNDLE_VERSION, parseManifest, type Manifest } from '../../core/bundle/manifest.ts';
 import { f32ToF16Array } from '../../core/dtype/index.ts';
-import { frobenius2, multiplyFactors } from '../../core/linalg/index.ts';
+import { frobenius2 } from '../../core/linalg/index.ts';
 import { createMerger } from '../../core/merge/index.ts';
 import { encodeSafetensors } from '../../core/safetensors/index.ts';
-import { buildTwin, fullExpertBytes, policyFromConfig, sharedParts, sharedSpecs, tensorDelta, type TwinSource } from '../../core/twin/index.ts';
+import { buildTwin, dequantShared, fullExpertBytes, policyFromConfig, sharedParts, sharedSpecs, tensorDelta, type StoredShared, type TwinSource } from '../../core/twin/index.ts';
 import { buildDecoderGraph } from '../../model/onnx/decoder.ts';
 import type { OrtMatrixProducts } from '../../runtime/matrixProducts.ts';
 import { createNodeMatrixProducts } from '../../runtime/node/matrixProducts.ts';
@@ -32,6 +32,25 @@ export interface PackReport {
   baseDelta: { maxRank: number; relativeError: number };
   router: RouterReport;
   bundleBytes: number;
+}
+
+/** ||E - B A||_F^2 one row of B A at a time (the product of a [151936, 896] embedding would be 1 GB of float64). */
+function factorErrorByRows(E: Float32Array, f: { rows: number; cols: number; rank: number; A: Float32Array; B: Float32Array }): number {
+  const { rows, cols, rank, A, B } = f;
+  const row = new Float64Array(cols);
+  let num = 0;
+  for (let i = 0; i < rows; i++) {
+    row.fill(0);
+    for (let t = 0; t < rank; t++) {
+      const bt = B[i * rank + t]!;
+      if (bt === 0) continue;
+      const ot = t * cols;
+      for (let j = 0; j < cols; j++) row[j] = row[j]! + bt * A[ot + j]!;
+    }
+    const oi = i * cols;
+    for (let j = 0; j < cols; j++) num += (E[oi + j]! - row[j]!) ** 2;
+  }
+  return num;
 }
 
 async function sha256File(path: string): Promise<string> {
@@ -86,12 +105,17 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
       },
     };
     const bar = new Progress('merge + SVD', weights.length);
+    // The shared weights as stored (f16: half the bytes of float32), dequantized where used below.
+    const storedShared = new Map<string, StoredShared>();
+    const byName = new Map(weights.map((w) => [w.name, w]));
+    const sharedOf = (name: string) => dequantShared(byName.get(name)!, storedShared.get(name)!);
     const built = await buildTwin(
       source,
-      { merger, sharedDtype, exclusiveDtype: config.exclusive.dtype, policy, svdSeed: config.svd.seed, baseDelta: config.baseDelta, products },
+      { merger, sharedDtype, exclusiveDtype: config.exclusive.dtype, policy, svdSeed: config.svd.seed, baseDelta: config.baseDelta, products, keepShared: false },
       {
         onShared: async (w, stored) => {
           for (const [name, data] of sharedParts(w, stored)) await sharedWriter.write(name, data);
+          storedShared.set(w.name, stored);
         },
         onWeight: (w) => {
           sampleRss();
@@ -113,11 +137,9 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
       let errN = 0;
       for (const w of weights) {
         if (w.shape.length !== 2) continue;
-        const E = tensorDelta(w.name, built.shared.get(w.name)!, await readFinite(experts[t]!, w.name));
+        const E = tensorDelta(w.name, sharedOf(w.name), await readFinite(experts[t]!, w.name));
         const m = b.module.get(w.name);
-        const BA = m && m.kind === 'lowrank' ? multiplyFactors(m) : new Float64Array(E.length);
-        let num = 0;
-        for (let i = 0; i < E.length; i++) num += (E[i]! - BA[i]!) ** 2;
+        const num = m && m.kind === 'lowrank' ? factorErrorByRows(E, m) : frobenius2(E);
         const den = frobenius2(E);
         errSum += den > 0 ? Math.sqrt(num / den) : 0;
         errN++;
@@ -159,8 +181,8 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
     // The router's weight feeds are the last use of the dequantized shared weights: each is handed over
     // and forgotten here, so the model is not held twice (feeds in graph layout + these) at the peak.
     const takeShared = (n: string): Float32Array => {
-      const w = built.shared.get(n)!;
-      built.shared.delete(n);
+      const w = sharedOf(n);
+      storedShared.delete(n);
       return w;
     };
     const router = await trainBundleRouter({ config, spec, sharedWeights: takeShared, tokenizerDir: config.base, outFile: join(tmp, 'router.safetensors'), log });

@@ -14,7 +14,6 @@ import { dequantizeF16, quantizeF16 } from '../quant/index.ts';
 import type { Merger } from '../merge/index.ts';
 import type { TensorInput } from '../safetensors/index.ts';
 import { factorResidual, finalRanks, finishExpert, truncateFactors, type BuiltExpert, type Factored } from './factor.ts';
-import { tensorDelta } from './module.ts';
 import type { RankPolicy } from './rankPolicy.ts';
 import { dequantShared, storeShared, type ExclusiveDtype, type SharedDtype, type StoredShared, type TwinWeight } from './shared.ts';
 
@@ -44,6 +43,12 @@ export interface TwinSettings {
    * (f32 when absent). 1-D weights are kept exactly, in f32.
    */
   readonly baseDelta?: { readonly energy: number; readonly maxRank: number; readonly dtype?: ExclusiveDtype };
+  /**
+   * Keep every dequantized shared tensor in the result (default true). Pack keeps the stored form
+   * itself (onShared: half the bytes at f16) and dequantizes on use, so the whole model is not held in
+   * float32 next to the experts' factors.
+   */
+  readonly keepShared?: boolean;
 }
 
 export interface TwinHooks {
@@ -55,7 +60,7 @@ export interface TwinHooks {
 
 
 export interface TwinBuild {
-  /** theta_s as every consumer computes with it (dequantized), checkpoint layout. */
+  /** theta_s as every consumer computes with it (dequantized), checkpoint layout; empty with keepShared false. */
   readonly shared: Map<string, Float32Array>;
   readonly experts: BuiltExpert[];
   readonly baseDelta?: { readonly tensors: TensorInput[]; readonly metadata: Record<string, string>; readonly maxRank: number; readonly relativeError: number };
@@ -71,8 +76,8 @@ export async function buildTwin(src: TwinSource, settings: TwinSettings, hooks: 
   let dErrNum = 0;
   let dErrDen = 0;
   let dMaxRank = 0;
-  for (const w of src.weights) {
-    const theta0 = await src.readBase(w.name);
+  /** theta_s of one weight as stored (merged = theta_0 + merge(tau); the float32 merge is dropped on return). */
+  const mergeWeight = async (w: TwinWeight, theta0: Float32Array): Promise<StoredShared> => {
     const merged = await merger.mergeStreamed(
       T,
       async (t) => {
@@ -83,23 +88,22 @@ export async function buildTwin(src: TwinSource, settings: TwinSettings, hooks: 
       { name: w.name, shape: w.shape },
     );
     for (let i = 0; i < merged.length; i++) merged[i] = theta0[i]! + merged[i]!;
-    const stored = storeShared(w, merged, settings.sharedDtype);
+    return storeShared(w, merged, settings.sharedDtype);
+  };
+  for (const w of src.weights) {
+    // At most a few float32 copies of one weight are alive at a time (a [151936, 896] embedding is
+    // 545 MB each): theta_0 becomes D in place, and D is factored before the experts' residuals.
+    const theta0 = await src.readBase(w.name);
+    const stored = await mergeWeight(w, theta0);
     await hooks.onShared?.(w, stored);
     const deq = dequantShared(w, stored);
-    shared.set(w.name, deq);
-    if (policy) {
-      for (let t = 0; t < T; t++) {
-        // E_t = theta_t - dequant(theta_s), in place in the freshly read theta_t.
-        const E = await src.readExpert(t, w.name);
-        for (let i = 0; i < E.length; i++) E[i] = E[i]! - deq[i]!;
-        factored[t]!.set(w.name, w.shape.length === 1 ? { kind: 'delta', delta: E } : await factorResidual(E, w.shape[0]!, w.shape[1]!, policy, seed, settings.products));
-      }
-    }
+    if (settings.keepShared ?? true) shared.set(w.name, deq);
     if (settings.baseDelta) {
       const { energy, maxRank, dtype = 'f32' } = settings.baseDelta;
       const fileDtype = dtype === 'f16' ? 'F16' : 'F32';
-      const stored = (x: Float32Array): Float32Array | Uint16Array => (dtype === 'f16' ? f32ToF16Array(x) : x);
-      const D = tensorDelta(w.name, theta0, deq);
+      const storedD = (x: Float32Array): Float32Array | Uint16Array => (dtype === 'f16' ? f32ToF16Array(x) : x);
+      const D = theta0;
+      for (let i = 0; i < D.length; i++) D[i] = deq[i]! - D[i]!;
       if (w.shape.length === 1) dTensors.push({ name: `${w.name}.delta`, dtype: 'F32', shape: w.shape, data: D });
       else {
         const [rows, cols] = w.shape as [number, number];
@@ -112,7 +116,7 @@ export async function buildTwin(src: TwinSource, settings: TwinSettings, hooks: 
         for (let k = 0; k < r; k++) kept += f!.singularValues[k]! ** 2;
         if (f && r === f.rank && kept < energy * total * (1 - 1e-12) && maxRank >= denseAt) r = denseAt;
         if (f && r >= denseAt) {
-          dTensors.push({ name: `${w.name}.delta`, dtype: fileDtype, shape: w.shape, data: stored(D) });
+          dTensors.push({ name: `${w.name}.delta`, dtype: fileDtype, shape: w.shape, data: storedD(D) });
           if (dtype === 'f16') {
             const back = dequantizeF16(quantizeF16(D));
             for (let i = 0; i < D.length; i++) dErrNum += (D[i]! - back[i]!) ** 2;
@@ -120,11 +124,19 @@ export async function buildTwin(src: TwinSource, settings: TwinSettings, hooks: 
           dMaxRank = Math.max(dMaxRank, Math.min(rows, cols));
         } else if (f && r > 0) {
           const { A, B } = truncateFactors(f, r);
-          dTensors.push({ name: `${w.name}.A`, dtype: fileDtype, shape: [r, cols], data: stored(A) }, { name: `${w.name}.B`, dtype: fileDtype, shape: [rows, r], data: stored(B) });
+          dTensors.push({ name: `${w.name}.A`, dtype: fileDtype, shape: [r, cols], data: storedD(A) }, { name: `${w.name}.B`, dtype: fileDtype, shape: [rows, r], data: storedD(B) });
           dErrNum += Math.max(0, total - kept);
           dMaxRank = Math.max(dMaxRank, r);
         }
         dErrDen += total;
+      }
+    }
+    if (policy) {
+      for (let t = 0; t < T; t++) {
+        // E_t = theta_t - dequant(theta_s), in place in the freshly read theta_t.
+        const E = await src.readExpert(t, w.name);
+        for (let i = 0; i < E.length; i++) E[i] = E[i]! - deq[i]!;
+        factored[t]!.set(w.name, w.shape.length === 1 ? { kind: 'delta', delta: E } : await factorResidual(E, w.shape[0]!, w.shape[1]!, policy, seed, settings.products));
       }
     }
     hooks.onWeight?.(w);
