@@ -8,7 +8,7 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 
 import { join, relative } from 'node:path';
 import { BUNDLE_FORMAT, BUNDLE_VERSION, parseManifest, type Manifest } from '../../core/bundle/manifest.ts';
 import { f32ToF16Array } from '../../core/dtype/index.ts';
-import { frobenius2 } from '../../core/linalg/index.ts';
+import { factorError2, frobenius2 } from '../../core/linalg/index.ts';
 import { createMerger } from '../../core/merge/index.ts';
 import { encodeSafetensors } from '../../core/safetensors/index.ts';
 import { buildTwin, dequantShared, fullExpertBytes, policyFromConfig, sharedParts, sharedSpecs, tensorDelta, type StoredShared, type TwinSource } from '../../core/twin/index.ts';
@@ -32,25 +32,6 @@ export interface PackReport {
   baseDelta: { maxRank: number; relativeError: number };
   router: RouterReport;
   bundleBytes: number;
-}
-
-/** ||E - B A||_F^2 one row of B A at a time (the product of a [151936, 896] embedding would be 1 GB of float64). */
-function factorErrorByRows(E: Float32Array, f: { rows: number; cols: number; rank: number; A: Float32Array; B: Float32Array }): number {
-  const { rows, cols, rank, A, B } = f;
-  const row = new Float64Array(cols);
-  let num = 0;
-  for (let i = 0; i < rows; i++) {
-    row.fill(0);
-    for (let t = 0; t < rank; t++) {
-      const bt = B[i * rank + t]!;
-      if (bt === 0) continue;
-      const ot = t * cols;
-      for (let j = 0; j < cols; j++) row[j] = row[j]! + bt * A[ot + j]!;
-    }
-    const oi = i * cols;
-    for (let j = 0; j < cols; j++) num += (E[oi + j]! - row[j]!) ** 2;
-  }
-  return num;
 }
 
 async function sha256File(path: string): Promise<string> {
@@ -139,7 +120,7 @@ export async function pack(config: PackConfig, log: (s: string) => void = (s) =>
         if (w.shape.length !== 2) continue;
         const E = tensorDelta(w.name, sharedOf(w.name), await readFinite(experts[t]!, w.name));
         const m = b.module.get(w.name);
-        const num = m && m.kind === 'lowrank' ? factorErrorByRows(E, m) : frobenius2(E);
+        const num = m && m.kind === 'lowrank' ? factorError2(E, m) : frobenius2(E);
         const den = frobenius2(E);
         errSum += den > 0 ? Math.sqrt(num / den) : 0;
         errN++;

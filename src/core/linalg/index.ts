@@ -7,6 +7,7 @@ export {
   chooseSvdMethod,
   multiplyFactors,
   factorError,
+  factorError2,
   eckartYoungError,
   frobenius2,
   type LowRankFactors,

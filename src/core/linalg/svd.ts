@@ -425,15 +425,31 @@ export function multiplyFactors(f: { rows: number; cols: number; rank: number; B
   return out;
 }
 
+/** ||M - B A||_F^2 in float64, one row of B A at a time (the whole product of an embedding would be a GB). */
+export function factorError2(m: Matrix64, f: { rows: number; cols: number; rank: number; B: ArrayLike<number>; A: ArrayLike<number> }): number {
+  const { rows, cols, rank, B, A } = f;
+  const row = new Float64Array(cols);
+  let s = 0;
+  for (let i = 0; i < rows; i++) {
+    row.fill(0);
+    for (let t = 0; t < rank; t++) {
+      const bt = B[i * rank + t]!;
+      if (bt === 0) continue;
+      const ot = t * cols;
+      for (let j = 0; j < cols; j++) row[j] = row[j]! + bt * A[ot + j]!;
+    }
+    const oi = i * cols;
+    for (let j = 0; j < cols; j++) {
+      const d = m[oi + j]! - row[j]!;
+      s += d * d;
+    }
+  }
+  return s;
+}
+
 /** ||M - B A||_F, in float64. */
 export function factorError(m: Matrix64, f: LowRankFactors): number {
-  const p = multiplyFactors(f);
-  let s = 0;
-  for (let i = 0; i < p.length; i++) {
-    const d = m[i]! - p[i]!;
-    s += d * d;
-  }
-  return Math.sqrt(s);
+  return Math.sqrt(factorError2(m, f));
 }
 
 /** The optimal (Eckart-Young) rank-r error from all singular values: sqrt(sum_{i>=r} sigma_i^2). */
