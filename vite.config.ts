@@ -9,13 +9,17 @@ import { resolve } from 'node:path';
 // ort.env.wasm.wasmPaths there (src/runtime/browser.ts).
 const ORT_DIST = resolve(import.meta.dirname, 'node_modules/onnxruntime-web/dist');
 const ORT_FILES = readdirSync(ORT_DIST).filter((f) => /^ort-wasm.*\.(wasm|mjs)$/.test(f));
-// Of ORT's four wasm builds (plain, asyncify, jspi, jsep: 14-28 MB each) the app loads one:
-// `onnxruntime-web/webgpu` runs both its WebGPU EP and the WASM fallback on the asyncify build, and
-// its JS glue is inside that module's bundle. Only this ships in dist (= ORT_WASM_FILE in
-// src/runtime/browser.ts; e2e/build.spec.ts checks dist and what a production load fetches). The
-// dev server still serves every variant under /ort/ (test harnesses may load another).
-const ORT_SHIPPED = ['ort-wasm-simd-threaded.asyncify.wasm'];
-for (const f of ORT_SHIPPED) if (!ORT_FILES.includes(f)) throw new Error(`onnxruntime-web no longer has ${f}: update ORT_SHIPPED and ORT_WASM_FILE`);
+// Of ORT's four wasm builds (plain, asyncify, jspi, jsep: 14-28 MB each) a page loads one:
+// `onnxruntime-web/webgpu` runs both its WebGPU EP and the WASM fallback on the asyncify build (its
+// JS glue is inside that module's bundle), and that one always ships (= ORT_WASM_FILES.webgpu in
+// src/runtime/browser.ts). The plain build of `onnxruntime-web/wasm` decodes about twice as fast on
+// the CPU at real sizes but nothing at the demo's 0.77 M parameters: it ships (+14 MB, and its JS
+// module) only with a bundle above SOFTWARE_ADAPTER_MAX_PARAMETERS, or with TWINMERGE_PLAIN_WASM=1;
+// pages without WebGPU then run on it. e2e/build.spec.ts checks dist and what a production load
+// fetches. The dev server serves every variant under /ort/, and the plain build is used there.
+const ORT_ASYNCIFY = 'ort-wasm-simd-threaded.asyncify.wasm';
+const ORT_PLAIN = 'ort-wasm-simd-threaded.wasm';
+for (const f of [ORT_ASYNCIFY, ORT_PLAIN]) if (!ORT_FILES.includes(f)) throw new Error(`onnxruntime-web no longer has ${f}: update ORT_WASM_FILES (src/runtime/browser.ts) and this file`);
 
 // Cross-origin isolation gives SharedArrayBuffer, which onnxruntime-web's threaded wasm needs.
 const isolation = {
@@ -31,6 +35,17 @@ const SHIPPED_BUNDLE = resolve(process.env.TWINMERGE_BUNDLE ?? resolve(import.me
 if (process.env.TWINMERGE_BUNDLE && !existsSync(resolve(SHIPPED_BUNDLE, 'manifest.json'))) {
   throw new Error(`TWINMERGE_BUNDLE=${process.env.TWINMERGE_BUNDLE}: no manifest.json there; it must name a folder made by twinmerge pack`);
 }
+
+/** Parameters of a bundle's model, from its shared weights' bytes and dtype (manifest.json). */
+function bundleParameters(dir: string): number {
+  const m = JSON.parse(readFileSync(resolve(dir, 'manifest.json'), 'utf8')) as { shared: { file: string; dtype: string }; files: { path: string; bytes: number }[] };
+  const bytes = m.files.find((f) => f.path === m.shared.file)?.bytes ?? 0;
+  return bytes / ({ f32: 4, f16: 2, int8: 1 }[m.shared.dtype] ?? 2);
+}
+/** = SOFTWARE_ADAPTER_MAX_PARAMETERS (src/runtime/backendProbe.ts): above it, WASM speed is what users get on software adapters. */
+const PLAIN_WASM_MIN_PARAMETERS = 10e6;
+const shipPlainWasm = process.env.TWINMERGE_PLAIN_WASM === '1' || (process.env.TWINMERGE_PLAIN_WASM !== '0' && bundleParameters(SHIPPED_BUNDLE) > PLAIN_WASM_MIN_PARAMETERS);
+const ORT_SHIPPED = shipPlainWasm ? [ORT_ASYNCIFY, ORT_PLAIN] : [ORT_ASYNCIFY];
 
 function serveOrtRuntime(): Plugin {
   return {
@@ -99,8 +114,10 @@ export function noOrtWasmAssets(): Plugin {
   };
 }
 
-export default defineConfig({
+export default defineConfig(({ command }) => ({
   plugins: [react(), serveOrtRuntime(), noOrtWasmAssets()],
+  // src/runtime/browser.ts PLAIN_WASM_SERVED: the dev server serves every ORT wasm; a build, ORT_SHIPPED.
+  define: { 'import.meta.env.TWINMERGE_PLAIN_WASM': JSON.stringify(command === 'serve' || shipPlainWasm) },
   server: { headers: isolation, host: '127.0.0.1' },
   preview: { headers: isolation, host: '127.0.0.1' },
   // The worker is bundled on its own, with only these plugins (ORT is imported there).
@@ -113,4 +130,4 @@ export default defineConfig({
       output: { entryFileNames: (chunk) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js') },
     },
   },
-});
+}));

@@ -3,11 +3,12 @@
 // folder is served by a plain static server (no Vite) and the app opens the packed SmolLM2-135M-shaped
 // bundle by default, lists its experts and answers (on WASM where the GPU adapter is a software one).
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { ask, expertIds, openApp } from './app.ts';
 import { ensureRealsizeBundle } from './realsize.ts';
+import { ORT_WASM_FILES } from '../src/runtime/browser.ts';
 import { serveStatic } from './staticServer.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -26,6 +27,11 @@ test('a bundle packed from your own checkpoints builds into a static site that o
   const manifest = readFileSync(join(bundle, 'manifest.json'), 'utf8');
   expect(readFileSync(join(DIST, 'models/bundle/manifest.json'), 'utf8')).toBe(manifest);
   const experts = (JSON.parse(manifest) as { experts: { id: string }[] }).experts.map((e) => e.id);
+  // A model above 10 M parameters ships onnxruntime-web's plain wasm beside the asyncify one: pages
+  // without a GPU device run on it (about twice as fast on the CPU at this size: vite.config.ts).
+  expect(readdirSync(join(DIST, 'ort')).sort()).toEqual([ORT_WASM_FILES.webgpu, ORT_WASM_FILES.wasm].sort());
+  const ortFetched: string[] = [];
+  page.on('request', (r) => /\/ort\/.*\.wasm$/.test(new URL(r.url()).pathname) && ortFetched.push(new URL(r.url()).pathname));
 
   const host = await serveStatic({ '/': DIST }, { '/': readFileSync(join(DIST, 'index.html'), 'utf8') });
   // Every file the site needs is there and served with its type (a stylesheet served as bytes is dropped).
@@ -43,6 +49,7 @@ test('a bundle packed from your own checkpoints builds into a static site that o
     if (software) {
       await expect(page.getByTestId('backend-detail')).toContainText(/is a software emulation: for a model of \d+ M parameters WASM is much faster here/);
       await expect(page.getByTestId('memory')).toContainText(/^Memory: shared [\d.]+ MB/);
+      expect(ortFetched).toEqual([`/ort/${ORT_WASM_FILES.wasm}`]);
     }
     const answer = await ask(page, 'Spell merry backwards.');
     expect(Object.keys(answer.routing).sort()).toEqual([...experts].sort());

@@ -6,7 +6,7 @@ import { decodeSafetensors, toFloat32 } from '../../src/core/safetensors/index.t
 import { parseModelConfig } from '../../src/model/config.ts';
 import { GraphBuilder } from '../../src/model/onnx/graph.ts';
 import { buildDecoderGraph, transpose2d } from '../../src/model/onnx/decoder.ts';
-import { createBrowserEngine, createWebGpuDevice, loadBrowserOrt } from '../../src/runtime/browser.ts';
+import { createBrowserEngine, createWebGpuDevice, loadBrowserOrt, ortBuildFor } from '../../src/runtime/browser.ts';
 import { loadBundle } from '../../src/runtime/bundleLoader.ts';
 import { GpuComposer } from '../../src/runtime/composer/gpuComposer.ts';
 import type { DecoderEngine } from '../../src/runtime/engine.ts';
@@ -294,7 +294,9 @@ async function decode(o: { bundleUrl: string; backend: 'webgpu' | 'wasm'; prompt
   const staticGraph = buildDecoderGraph(spec, { weights: 'initializers', logits: 'last', weight: hf });
   const be = o.backend === 'webgpu' ? ({ kind: 'webgpu', device } as const) : ({ kind: 'wasm', threads: 1 } as const);
   // As the app runs it: on WASM the composed weights stay resident in the session (engine.ts residentWeights).
-  const a = await createBrowserEngine(spec, inputsGraph, be, { wasmPaths: WASM_PATHS, engine: { residentWeights: o.backend === 'wasm' } });
+  // The ORT build the app's page would run (the plain one on WASM where served: browser.ts ortBuildFor).
+  const build = ortBuildFor(o.backend === 'webgpu');
+  const a = await createBrowserEngine(spec, inputsGraph, be, { wasmPaths: WASM_PATHS, build, engine: { residentWeights: o.backend === 'wasm' } });
   const feeds: Record<string, OrtTensor> = {};
   for (const w of weights) {
     feeds[w.name] =
@@ -304,7 +306,7 @@ async function decode(o: { bundleUrl: string; backend: 'webgpu' | 'wasm'; prompt
   }
   a.engine.setWeights(feeds);
   const residentBuildMs = await a.engine.prepare();
-  const b = await createBrowserEngine(spec, staticGraph, be, { wasmPaths: WASM_PATHS });
+  const b = await createBrowserEngine(spec, staticGraph, be, { wasmPaths: WASM_PATHS, build });
   b.engine.setWeights({});
   const prompt = Array.from({ length: o.promptTokens }, (_, i) => (i * 31 + 7) % Math.min(spec.vocabSize, 256));
   const run = async (e: DecoderEngine) => {
@@ -376,7 +378,7 @@ async function engineOurs(o: { ckptUrl: string; ep: 'webgpu' | 'wasm'; promptTok
     engine = a.engine;
   } else {
     // The app's WASM chat engine: weights resident in the session (engine.ts residentWeights).
-    const a = await createBrowserEngine(spec, graph, { kind: 'wasm', threads: 1 }, { wasmPaths: WASM_PATHS, engine: { residentWeights: true } });
+    const a = await createBrowserEngine(spec, graph, { kind: 'wasm', threads: 1 }, { wasmPaths: WASM_PATHS, build: ortBuildFor(false), engine: { residentWeights: true } });
     a.engine.setWeights(await cpuWeightFeeds(a.ort, graph.io, get));
     engine = a.engine;
   }

@@ -3,7 +3,7 @@
 import { decodeSafetensors, toFloat32 } from '../../src/core/safetensors/index.ts';
 import { parseModelConfig } from '../../src/model/config.ts';
 import { buildDecoderGraph } from '../../src/model/onnx/decoder.ts';
-import { createBrowserEngine, createWebGpuDevice } from '../../src/runtime/browser.ts';
+import { createBrowserEngine, createWebGpuDevice, ortBuildFor } from '../../src/runtime/browser.ts';
 import { cpuWeightFeeds, uploadGpuWeights } from '../../src/runtime/weights.ts';
 
 async function bytes(url: string): Promise<Uint8Array> {
@@ -18,7 +18,8 @@ async function parity(checkpoint: string, fixture: string, backend: 'webgpu' | '
   const fx = decodeSafetensors(await bytes(`/models/fixtures/${fixture}`)).tensors;
   const graph = buildDecoderGraph(spec, { weights: 'inputs', logits: 'all', weightInputType });
   const device = backend === 'webgpu' ? (await createWebGpuDevice()).device : undefined;
-  const { ort, engine } = await createBrowserEngine(spec, graph, device ? { kind: 'webgpu', device } : { kind: 'wasm' }, { wasmPaths: '/ort/' });
+  // The ORT build the app would run on this backend (the plain one on WASM where served).
+  const { ort, engine } = await createBrowserEngine(spec, graph, device ? { kind: 'webgpu', device } : { kind: 'wasm' }, { wasmPaths: '/ort/', build: ortBuildFor(!!device) });
   const get = (n: string) => toFloat32(weights.get(n)!);
   const gpu = device ? await uploadGpuWeights(ort, device, graph.io, get) : undefined;
   engine.setWeights(gpu ? gpu.feeds : await cpuWeightFeeds(ort, graph.io, get));

@@ -5,7 +5,10 @@
  * Import `onnxruntime-web/webgpu` (native WebGPU EP), not the default build: the default (JSEP)
  * ignores an app-supplied device and silently computes garbage with buffers from another device.
  * The WASM fallback runs on the same build (it carries the wasm EP): one ORT module and one wasm
- * binary (ORT_WASM_FILE) for both backends, so the app ships exactly one (issue 14).
+ * binary (ORT_WASM_FILE) for both backends, so the demo's build ships exactly one (issue 14). Where
+ * the plain build of `onnxruntime-web/wasm` is served too (the dev server; a build whose bundle is
+ * above 10 M parameters: vite.config.ts), a page without WebGPU runs on it instead: it decodes a
+ * SmolLM2-135M-shaped model about twice as fast (docs/limitations.md).
  */
 import type { ModelSpec } from '../model/config.ts';
 import type { DecoderGraph } from '../model/onnx/decoder.ts';
@@ -43,18 +46,33 @@ export async function createWebGpuDevice(gpu: GPU = navigator.gpu): Promise<WebG
 
 export type BrowserBackend = { kind: 'webgpu'; device: GPUDevice } | { kind: 'wasm'; threads?: number };
 
+/** Which onnxruntime-web build a page runs: 'webgpu' (its WebGPU and WASM EPs), or the plain 'wasm' one. */
+export type OrtBuild = 'webgpu' | 'wasm';
+
 export interface BrowserSessionOptions {
-  /** Where the app serves ORT_WASM_FILE (never a CDN): a folder URL such as '/ort/'. */
+  /** Where the app serves ORT_WASM_FILES (never a CDN): a folder URL such as '/ort/'. */
   wasmPaths?: string;
   engine?: EngineOptions;
+  /** The ORT build (default 'webgpu'): one per page, so its WASM EP sessions share the module. */
+  build?: OrtBuild;
 }
 
 /**
- * The one wasm binary `onnxruntime-web/webgpu` 1.30 loads, for its WebGPU EP and its WASM EP alike
- * (its JS glue is inside the module's bundle). vite.config.ts ships only this file under /ort/, and
- * e2e/build.spec.ts checks that a production load fetches nothing else.
+ * The wasm binary each build loads (its JS glue is inside the module's bundle): the asyncify one of
+ * `onnxruntime-web/webgpu`, for its WebGPU EP and its WASM EP alike, and the plain one of
+ * `onnxruntime-web/wasm`. vite.config.ts ships the first always and the second where
+ * PLAIN_WASM_SERVED; e2e/build.spec.ts checks what a production load fetches.
  */
-export const ORT_WASM_FILE = 'ort-wasm-simd-threaded.asyncify.wasm';
+export const ORT_WASM_FILES: Record<OrtBuild, string> = { webgpu: 'ort-wasm-simd-threaded.asyncify.wasm', wasm: 'ort-wasm-simd-threaded.wasm' };
+export const ORT_WASM_FILE = ORT_WASM_FILES.webgpu;
+
+/** Whether the site serves the plain build's wasm (vite.config.ts defines it; false outside Vite). */
+export const PLAIN_WASM_SERVED: boolean = import.meta.env?.TWINMERGE_PLAIN_WASM === true;
+
+/** The build a page runs: the plain one only without a WebGPU device, and only where it is served. */
+export function ortBuildFor(hasDevice: boolean): OrtBuild {
+  return !hasDevice && PLAIN_WASM_SERVED ? 'wasm' : 'webgpu';
+}
 
 /** Most new tokens per run that ORT 1.30's subgroup FlashAttention prefill computes right. */
 export const SUBGROUP_SAFE_TOKENS_PER_RUN = 31;
@@ -62,14 +80,17 @@ export const SUBGROUP_SAFE_TOKENS_PER_RUN = 31;
 /** ORT's warnings (e.g. VerifyEachNodeIsAssignedToAnEp on WebGPU) land as console errors: log errors only. */
 const ORT_LOG_SEVERITY_ERROR = 3;
 
-/** Load the ORT module for a backend (one build for both: its WASM EP is the fallback). */
+/** Load the ORT module of `opts.build` (default the WebGPU one, whose WASM EP is the fallback). */
 export async function loadBrowserOrt(backend: BrowserBackend, opts: BrowserSessionOptions = {}): Promise<OrtModule> {
-  const mod = (await import('onnxruntime-web/webgpu')) as unknown as OrtModule & { default?: OrtModule };
+  // The plain build's import sits behind the compile-time PLAIN_WASM_SERVED, so a build that does not
+  // serve it does not bundle its module either.
+  const build: OrtBuild = opts.build === 'wasm' && PLAIN_WASM_SERVED ? 'wasm' : 'webgpu';
+  const mod = (build === 'wasm' && import.meta.env?.TWINMERGE_PLAIN_WASM === true ? await import('onnxruntime-web/wasm') : await import('onnxruntime-web/webgpu')) as unknown as OrtModule & { default?: OrtModule };
   const ort = mod.default ?? mod;
   ort.env.logLevel = 'error';
   // Only the .wasm is fetched: with a bare folder prefix ORT would also import its JS glue from
   // there, a second copy of what its bundle already holds.
-  if (opts.wasmPaths) ort.env.wasm.wasmPaths = { wasm: new URL(ORT_WASM_FILE, new URL(opts.wasmPaths, self.location.href)).href };
+  if (opts.wasmPaths) ort.env.wasm.wasmPaths = { wasm: new URL(ORT_WASM_FILES[build], new URL(opts.wasmPaths, self.location.href)).href };
   if (backend.kind === 'wasm') ort.env.wasm.numThreads = backend.threads ?? 1;
   return ort;
 }

@@ -2,7 +2,7 @@
 // composer's WGSL and onnxruntime-web, fetch the bundle (sizes and sha256 checked), pick the
 // composer (GpuComposer on WebGPU, CpuComposer on WASM) and the engine.
 import { chooseForModel, probeBackend, type BackendInfo, type BackendPreference } from '../backendProbe.ts';
-import { createBrowserEngine, createWebGpuDevice, loadBrowserOrt } from '../browser.ts';
+import { createBrowserEngine, createWebGpuDevice, loadBrowserOrt, ortBuildFor } from '../browser.ts';
 import { checkBundle, loadBundle } from '../bundleLoader.ts';
 import { deviceFitProblem, memoryOn, type BundlePlan, type DeviceLimits } from '../bundlePlan.ts';
 import { CpuComposer } from '../composer/cpuComposer.ts';
@@ -106,6 +106,10 @@ export async function openBrowserSession(
   const weightInputType = device && f16 && !opts.composedFloat32 ? 'float16' : 'float32';
   const kernel = probed.kind === 'webgpu' && probed.isSoftware ? 'flat' : 'tiled';
   const ortFolder = new URL(opts.wasmPaths ?? '/ort/', self.location.href).href;
+  // One ORT module per page: the WebGPU build when there is a device (its WASM EP runs the routing
+  // pass), else the plain WASM build where the site serves it (about twice as fast at real sizes).
+  const build = ortBuildFor(!!device);
+  const wasmThreads = backend.kind === 'wasm' ? backend.threads : 1;
   return TwinSession.create({
     bundle,
     backend,
@@ -116,14 +120,14 @@ export async function openBrowserSession(
     // On WASM the chat's composed weights stay resident in its session (onnxruntime-web would copy
     // every weight input into the wasm heap on every run): rebuilt once per composition.
     createEngine: (spec, graph, use) =>
-      createBrowserEngine(spec, graph, device ? { kind: 'webgpu', device } : { kind: 'wasm', threads: backend.kind === 'wasm' ? backend.threads : 1 }, { wasmPaths: ortFolder, engine: { residentWeights: !device && use === 'chat' } }),
+      createBrowserEngine(spec, graph, device ? { kind: 'webgpu', device } : { kind: 'wasm', threads: wasmThreads }, { wasmPaths: ortFolder, build, engine: { residentWeights: !device && use === 'chat' } }),
     // The routing pass on onnxruntime-web's CPU EP, whatever the chat runs on (routerPass.ts).
-    createRouterEngine: async (spec, graph) => (await createBrowserEngine(spec, graph, { kind: 'wasm', threads: backend.kind === 'wasm' ? backend.threads : 1 }, { wasmPaths: ortFolder })).engine,
+    createRouterEngine: async (spec, graph) => (await createBrowserEngine(spec, graph, { kind: 'wasm', threads: wasmThreads }, { wasmPaths: ortFolder, build })).engine,
     // A dropped checkpoint's SVD products (svdProductsOn): WGSL on the chat's device, or onnxruntime-web's MatMul.
     createMatrixProducts: async () =>
       device && svdProductsOn(backend, opts.svdProducts) === 'webgpu'
         ? createGpuMatrixProducts(device)
-        : createOrtMatrixProducts(await loadBrowserOrt({ kind: 'wasm', threads: backend.kind === 'wasm' ? backend.threads : 1 }, { wasmPaths: ortFolder }), { executionProviders: ['wasm'] }),
+        : createOrtMatrixProducts(await loadBrowserOrt({ kind: 'wasm', threads: wasmThreads }, { wasmPaths: ortFolder, build }), { executionProviders: ['wasm'] }),
     fetchFile: async (path) => {
       const loaded = await loadBundle(url, { only: (f) => f.path === path });
       const bytes = loaded.files.get(path);
