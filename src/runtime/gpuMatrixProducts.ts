@@ -1,6 +1,7 @@
 // The randomized SVD's big products (core/linalg/svd.ts MatrixProducts) in WGSL on a WebGPU device:
-// what the worker uses to factor a dropped checkpoint when the page has WebGPU (the WASM fallback
-// runs the same products on onnxruntime's MatMul: matrixProducts.ts). Float32 in and out.
+// what the worker uses to factor a dropped checkpoint on a hardware GPU (elsewhere, software adapters
+// included, the same products run on onnxruntime's MatMul: matrixProducts.ts; browserSession.ts
+// svdProductsOn). Float32 in and out.
 //
 // The randomized method multiplies the same matrix M eight or more times (sketch, power iterations,
 // projection), so M stays on the device between products (a few most recent matrices are kept; the
