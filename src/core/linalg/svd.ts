@@ -409,35 +409,34 @@ function* randomizedSteps(rows: number, cols: number, r: number, opts: SvdOption
   return { rows, cols, rank: r, B, A, singularValues: sv, method: 'randomized' };
 }
 
-/** B*A as a dense row-major [rows, cols] Float64Array (for tests and error reports). */
-export function multiplyFactors(f: { rows: number; cols: number; rank: number; B: ArrayLike<number>; A: ArrayLike<number> }): Float64Array {
-  const { rows, cols, rank, B, A } = f;
-  const out = new Float64Array(rows * cols);
-  for (let i = 0; i < rows; i++) {
-    const oi = i * cols;
-    for (let t = 0; t < rank; t++) {
-      const bt = B[i * rank + t]!;
-      if (bt === 0) continue;
-      const ot = t * cols;
-      for (let j = 0; j < cols; j++) out[oi + j] = out[oi + j]! + bt * A[ot + j]!;
-    }
+type Factors = { rows: number; cols: number; rank: number; B: ArrayLike<number>; A: ArrayLike<number> };
+
+/** Adds row i of B*A into out[offset, offset + cols). */
+function addFactorRow(f: Factors, i: number, out: Float64Array, offset: number): void {
+  const { cols, rank, B, A } = f;
+  for (let t = 0; t < rank; t++) {
+    const bt = B[i * rank + t]!;
+    if (bt === 0) continue;
+    const ot = t * cols;
+    for (let j = 0; j < cols; j++) out[offset + j] = out[offset + j]! + bt * A[ot + j]!;
   }
+}
+
+/** B*A as a dense row-major [rows, cols] Float64Array (for tests and error reports). */
+export function multiplyFactors(f: Factors): Float64Array {
+  const out = new Float64Array(f.rows * f.cols);
+  for (let i = 0; i < f.rows; i++) addFactorRow(f, i, out, i * f.cols);
   return out;
 }
 
 /** ||M - B A||_F^2 in float64, one row of B A at a time (the whole product of an embedding would be a GB). */
-export function factorError2(m: Matrix64, f: { rows: number; cols: number; rank: number; B: ArrayLike<number>; A: ArrayLike<number> }): number {
-  const { rows, cols, rank, B, A } = f;
+export function factorError2(m: Matrix64, f: Factors): number {
+  const { rows, cols } = f;
   const row = new Float64Array(cols);
   let s = 0;
   for (let i = 0; i < rows; i++) {
     row.fill(0);
-    for (let t = 0; t < rank; t++) {
-      const bt = B[i * rank + t]!;
-      if (bt === 0) continue;
-      const ot = t * cols;
-      for (let j = 0; j < cols; j++) row[j] = row[j]! + bt * A[ot + j]!;
-    }
+    addFactorRow(f, i, row, 0);
     const oi = i * cols;
     for (let j = 0; j < cols; j++) {
       const d = m[oi + j]! - row[j]!;
