@@ -15,6 +15,7 @@ import type { OrtModule, OrtSession, OrtTensor } from '../../src/runtime/ort.ts'
 import { cpuWeightFeeds, uploadGpuWeights } from '../../src/runtime/weights.ts';
 import { readBundle } from '../../src/core/twin/index.ts';
 import { openBrowserSession, svdProductsOn } from '../../src/runtime/twin/browserSession.ts';
+import { fetchDroppedFiles, toBase64 } from './droppedFiles.ts';
 import {
   alternatingRoutings,
   composeBytes,
@@ -251,17 +252,14 @@ async function extract(o: { bundleUrl: string; backend: 'webgpu' | 'wasm'; svdPr
   const t0 = now();
   const session = await openBrowserSession(o.bundleUrl, o.backend, () => undefined, { wasmPaths: WASM_PATHS, svdProducts: o.svdProducts });
   const openMs = now() - t0;
-  const files = await Promise.all(o.files.map(async (u) => ({ name: u.split('/').pop()!, bytes: new Uint8Array(await (await fetch(u)).arrayBuffer()) })));
+  const files = await fetchDroppedFiles(o.files);
   const t1 = now();
   const added = await session.addExpert({ id: 'dropped', name: 'dropped', description: 'a dropped checkpoint', examplePrompts: o.prompts, files });
   const addMs = now() - t1;
   const b = session.backend;
   await session.dispose();
-  const module = added.moduleFile!.bytes;
-  let binary = '';
-  for (let i = 0; i < module.length; i += 0x8000) binary += String.fromCharCode(...module.subarray(i, i + 0x8000));
   const adapter = b.kind === 'webgpu' ? `webgpu (${b.adapterName})` : `wasm (${b.threads} thread${b.threads === 1 ? '' : 's'})`;
-  return { adapter, backend: b.kind, products: svdProductsOn(b, o.svdProducts), openMs, extractMs: added.extractMs, addMs, moduleBase64: btoa(binary) };
+  return { adapter, backend: b.kind, products: svdProductsOn(b, o.svdProducts), openMs, extractMs: added.extractMs, addMs, moduleBase64: toBase64(added.moduleFile!.bytes) };
 }
 
 /**

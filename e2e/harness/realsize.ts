@@ -3,6 +3,7 @@
 import { EngineClient } from '../../src/api/engineClient.ts';
 import type { BackendPreference } from '../../src/runtime/backendProbe.ts';
 import { DEFAULT_SETTINGS } from '../../src/worker/protocol.ts';
+import { fetchDroppedFiles, toBase64 } from './droppedFiles.ts';
 
 const client = EngineClient.create();
 
@@ -22,14 +23,11 @@ const api = {
   },
   /** Adds a checkpoint folder (its files by URL) as an expert: the worker extracts its module. */
   async addCheckpoint(urls: string[], id: string, examplePrompts: string[]) {
-    const files = await Promise.all(urls.map(async (u) => ({ name: u.split('/').pop()!, bytes: new Uint8Array(await (await fetch(u)).arrayBuffer()) })));
+    const files = await fetchDroppedFiles(urls);
     const stages: string[] = [];
     const t0 = performance.now();
     const r = await client.experts.add({ id, name: id, description: 'a dropped checkpoint', examplePrompts, files }, { onProgress: (p) => stages.push(p.stage) });
-    const module = r.added.moduleFile!.bytes;
-    let binary = '';
-    for (let i = 0; i < module.length; i += 0x8000) binary += String.fromCharCode(...module.subarray(i, i + 0x8000));
-    return { ms: performance.now() - t0, extractMs: r.added.extractMs, extractSteps: stages.filter((s) => s === 'extract').length, moduleBase64: btoa(binary) };
+    return { ms: performance.now() - t0, extractMs: r.added.extractMs, extractSteps: stages.filter((s) => s === 'extract').length, moduleBase64: toBase64(r.added.moduleFile!.bytes) };
   },
 };
 (window as unknown as { realsize: typeof api }).realsize = api;
