@@ -381,8 +381,9 @@ async function engineOurs(o: { ckptUrl: string; ep: 'webgpu' | 'wasm'; promptTok
     engine = a.engine;
   }
   const prompt = benchPrompt(o.promptTokens, spec.vocabSize);
-  // Warm-up on the full prompt, like transformers.js's below: WebGPU compiles kernels per shape.
-  await generate(engine, prompt, { maxNewTokens: 2, eosTokenIds: [] });
+  // Warm-up: the timed generation once, as transformers.js's below (WebGPU compiles kernels per shape;
+  // on WASM onnxruntime's arena grows with the sequence the first time it reaches a length).
+  await generate(engine, prompt, { maxNewTokens: o.decodeTokens + 1, eosTokenIds: [] });
   const setupMs = now() - t0;
   const res: EngineBrowserResult = { ep: o.ep, impl: 'ours', detail, promptTokens: o.promptTokens, decodeTokens: o.decodeTokens, reps: o.reps, prefillTokS: [], decodeTokS: [], tokens: [], setupMs };
   for (let i = 0; i < o.reps; i++) {
@@ -426,7 +427,7 @@ async function engineTransformersJs(o: { modelRoot: string; model: string; ortUr
     const out = (await model.generate({ input_ids: ids, max_new_tokens: n, min_new_tokens: n, do_sample: false } as never)) as { data: BigInt64Array };
     return { ms: now() - t, tokens: Array.from(out.data.slice(prompt.length), Number) };
   };
-  await run(2); // warm-up
+  await run(o.decodeTokens + 1); // warm-up: the timed generation once, as ours above
   const setupMs = now() - t0;
   const res: EngineBrowserResult = { ep: o.ep, impl: 'transformers.js', detail: o.ep === 'wasm' ? 'wasm (1 thread)' : 'webgpu (its own device)', promptTokens: o.promptTokens, decodeTokens: o.decodeTokens, reps: o.reps, prefillTokS: [], decodeTokS: [], tokens: [], setupMs };
   for (let i = 0; i < o.reps; i++) {
