@@ -11,7 +11,7 @@ each E_t = θ_t − shared truncated by float64 SVD to rank r; 1-D tensors whole
 0-1/3, routed-only (λ 0) and Task Arithmetic. Read on test: it informs the next zoo's design and chooses
 nothing. Outputs (models/recipe/work/trials/) are reused on a rerun. docs/limitations.md has the numbers.
 """
-import os, sys, json, random, time, math
+import os, sys, json, random, re, time, math
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
@@ -49,7 +49,7 @@ GENERIC = {
 
 def generic_items(n, seed):
     texts = [l["prompt"] for t in ["reverse", "sort", "upper", "vowels"] for l in load_split(t, "train")]
-    words = sorted({w for t in texts for w in __import__("re").findall(r"\b[a-z]{3,8}\b", t)})
+    words = sorted({w for t in texts for w in re.findall(r"\b[a-z]{3,8}\b", t)})
     rng = random.Random(seed)
     items = []
     for _ in range(n):
