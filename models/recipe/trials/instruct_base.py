@@ -18,8 +18,6 @@ REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "models", "recipe"))
 import torch, numpy as np
 import make_zoo as mz
-import tok
-from tasks import word_pool
 
 torch.set_num_threads(2)
 TASKS3 = sys.argv[2].split(",") if len(sys.argv) > 2 else ["reverse", "sort", "upper"]
