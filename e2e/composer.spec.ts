@@ -13,7 +13,7 @@ type Harness = {
   ): Promise<{ results: CheckResult[]; recomposedAgain: boolean; plan: 'full' | 'delta' | undefined; memory: { buffers: number } }>;
 };
 
-const shapes: [number, number][] = [[1, 1], [17, 33], [65, 7], [128, 352], [31, 129], [352, 128], [3, 200], [20, 9]]; // [20, 9]: the 4-wide flat kernel (outDim % 16 ≠ 0)
+const shapes: [number, number][] = [[1, 1], [17, 33], [65, 7], [128, 352], [31, 129], [352, 128], [3, 200], [20, 9], [32, 6], [12, 20]]; // the flat kernel's blocks: [128, 352] 16 outputs × 4 rows, [32, 6] 16 × 2, [12, 20] 4 × 4, [20, 9] 4 × 1
 const cases: CaseSpec[] = (['f32', 'f16', 'int8'] as const).flatMap((dtype) => shapes.map(([outDim, inDim]) => ({ outDim, inDim, dtype })));
 
 for (const [kernel, output] of [['tiled', 'f32'], ['flat', 'f32'], ['flat', 'f16']] as const)

@@ -140,41 +140,84 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 `;
 }
 
-/** Outputs per invocation of the wide flat kernel (a multiple of 4). */
+/** Outputs per invocation of the wide flat kernel along `out` (a multiple of 4). */
 export const FLAT_WIDE = 16;
+/** Input rows per invocation of the blocked flat kernels (the largest of these dividing inDim). */
+export const FLAT_ROWS = [4, 2, 1] as const;
+
+/** Four neighbouring base values at element e4·4 (o a multiple of 4 along a row) as one vec4. */
+function sharedLoad4(dtype: BaseOperand): string {
+  switch (dtype) {
+    case 'accumulate':
+      return 'outW[e4]';
+    case 'f32':
+      return 'sharedW[e4]';
+    case 'f16':
+      return 'vec4<f32>(unpack2x16float(sharedW[e4].x), unpack2x16float(sharedW[e4].y))';
+    case 'int8': {
+      const byte = (c: number) => `f32(extractBits(bitcast<i32>(sharedW[e4]), ${8 * c}u, 8u))`;
+      return `vec4<f32>(${[0, 1, 2, 3].map(byte).join(', ')}) * rowScale[o4]`;
+    }
+  }
+}
+
+/** The vec4 view of the shared weight (and of the int8 row scales) the blocked kernel reads. */
+function sharedDecl4(dtype: BaseOperand): string {
+  switch (dtype) {
+    case 'accumulate':
+      return '';
+    case 'f32':
+      return '@group(0) @binding(1) var<storage, read> sharedW: array<vec4<f32>>;';
+    case 'f16':
+      return '@group(0) @binding(1) var<storage, read> sharedW: array<vec2<u32>>; // 4 halves per element';
+    case 'int8':
+      return '@group(0) @binding(1) var<storage, read> sharedW: array<u32>; // 4 bytes per element\n@group(0) @binding(7) var<storage, read> rowScale: array<vec4<f32>>;';
+  }
+}
 
 /**
- * The flat kernel, `width` outputs per invocation (4 or FLAT_WIDE; outDim a multiple of it): the
- * outputs share their input row i, so one read of A, of kIdx and of kW per factor row serves
- * width / 4 vec4 reads of Bt. On software adapters (SwiftShader) that per-row overhead, not
- * arithmetic, bounds the kernel: FLAT_WIDE where the rows allow it, else 4.
+ * The flat kernel blocked in registers: each invocation composes `rows` input rows × `width`
+ * outputs (width a multiple of 4 dividing outDim, rows dividing inDim), so one read of a Bt row
+ * serves `rows` rows and one read of A serves `width` outputs. On software adapters (SwiftShader)
+ * loads, not arithmetic, bound the kernel: a 4 × 16 block composes a SmolLM2-135M layer ~3× faster
+ * than one row of 16 (scratch measurement, `npm run bench -- --only=composer` keeps the figure).
+ * Shared values are read and outputs written as vec4s. Each element sums its factor rows in the
+ * same order as the other kernels.
  */
-export function composeShaderFlatVec(dtype: BaseOperand, width: number): string {
+export function composeShaderFlatVec(dtype: BaseOperand, width: number, rows = 1): string {
   if (width % 4 !== 0 || width <= 0) throw new Error(`composeShaderFlatVec: width ${width} is not a positive multiple of 4`);
+  if (!Number.isInteger(rows) || rows <= 0) throw new Error(`composeShaderFlatVec: rows ${rows} is not a positive integer`);
   const lanes = Array.from({ length: width / 4 }, (_, v) => v);
+  const hs = Array.from({ length: rows }, (_, h) => h);
+  const each = (f: (h: number, v: number) => string) => hs.flatMap((h) => lanes.map((v) => f(h, v))).join('\n');
   return /* wgsl */ `
-${bindings(dtype, 'vec4<f32>', 'f32')}
-
-fn sharedAt(e: u32, o: u32) -> f32 {
-  return ${sharedLoad(dtype)};
-}
+struct Params { inDim: u32, outDim: u32, activeK: u32, pad: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+${sharedDecl4(dtype)}
+@group(0) @binding(2) var<storage, read> bt: array<vec4<f32>>; // [R, out]: B transposed, all experts' rows
+@group(0) @binding(3) var<storage, read> a: array<f32>;        // [R, in]
+@group(0) @binding(4) var<storage, read> kIdx: array<u32>;     // active rows of bt / a
+@group(0) @binding(5) var<storage, read> kW: array<f32>;       // routing weight of each active row
+@group(0) @binding(6) var<storage, read_write> outW: array<vec4<f32>>; // [in, out]
 
 @compute @workgroup_size(${FLAT_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let q = gid.x + gid.y * nwg.x * ${FLAT_WG}u;
   let groups = p.outDim / ${width}u;
-  if (q >= p.inDim * groups) { return; }
-  let i = q / groups;
-  let o0 = (q - i * groups) * ${width}u;
-${lanes.map((v) => `  var acc${v} = vec4<f32>(0.0);`).join('\n')}
+  if (q >= (p.inDim / ${rows}u) * groups) { return; }
+  let ib = q / groups;
+  let i0 = ib * ${rows}u;
+  let o0 = (q - ib * groups) * ${width}u;
+${each((h, v) => `  var acc${h}_${v} = vec4<f32>(0.0);`)}
   for (var j = 0u; j < p.activeK; j++) {
     let k = kIdx[j];
-    let s = kW[j] * a[k * p.inDim + i];
-    let b0 = (k * p.outDim + o0) / 4u;
-${lanes.map((v) => `    acc${v} += s * bt[b0 + ${v}u];`).join('\n')}
+    let w = kW[j];
+${hs.map((h) => `    let s${h} = w * a[k * p.inDim + i0 + ${h}u];`).join('\n')}
+    let row = (k * p.outDim + o0) / 4u;
+${lanes.map((v) => `    let b${v} = bt[row + ${v}u];`).join('\n')}
+${each((h, v) => `    acc${h}_${v} += s${h} * b${v};`)}
   }
-  let e = i * p.outDim + o0;
-${lanes.map((v) => [0, 1, 2, 3].map((c) => `  outW[e + ${v * 4 + c}u] = sharedAt(e + ${v * 4 + c}u, o0 + ${v * 4 + c}u) + acc${v}.${'xyzw'[c]};`).join('\n')).join('\n')}
+${each((h, v) => `  { let e4 = ((i0 + ${h}u) * p.outDim + o0) / 4u + ${v}u; let o4 = o0 / 4u + ${v}u; outW[e4] = ${sharedLoad4(dtype)} + acc${h}_${v}; }`)}
 }
 `;
 }

@@ -2,11 +2,12 @@
 // buffers an onnxruntime-web session reads directly (same device). See composeShader.ts for the kernel.
 import { f16ToF32Array, f32ToF16Array } from '../../core/dtype/index.ts';
 import { transpose } from '../../core/tensor/tensor.ts';
-import { composeShader, composeShaderFlat, composeShaderFlatF16, composeShaderFlatVec, FLAT_WG, FLAT_WIDE, TILE, type BaseOperand, type SharedDtype } from './composeShader.ts';
+import { composeShader, composeShaderFlat, composeShaderFlatF16, composeShaderFlatVec, FLAT_ROWS, FLAT_WG, FLAT_WIDE, TILE, type BaseOperand, type SharedDtype } from './composeShader.ts';
 import { planCompose } from './composePlan.ts';
 
-/** Which WGSL program composes a weight. */
-type Variant = 'tiled' | 'flat' | 'flat4' | 'flat-wide' | 'flat-f16';
+/** Which WGSL program composes a weight: the blocked flat kernels carry their block (width × rows). */
+type Variant = 'tiled' | 'flat' | 'flat-f16' | { width: number; rows: number };
+const variantKey = (v: Variant): string => (typeof v === 'string' ? v : `flat-w${v.width}-r${v.rows}`);
 import type { StoredShared } from '../../core/twin/index.ts';
 import type { WeightInfo } from '../../model/llama.ts';
 import type { DecoderIO } from '../../model/onnx/decoder.ts';
@@ -180,7 +181,7 @@ export class GpuComposer implements Composer {
       pass.setBindGroup(0, plan.kind === 'delta' ? this.deltaBindGroup(slot) : this.bindGroup(slot));
       if (variant === 'tiled') pass.dispatchWorkgroups(Math.ceil(outDim / TILE), Math.ceil(inDim / TILE));
       else {
-        const items = variant === 'flat-f16' ? Math.ceil((outDim * inDim) / 2) : variant === 'flat-wide' ? (outDim / FLAT_WIDE) * inDim : variant === 'flat4' ? (outDim / 4) * inDim : outDim * inDim;
+        const items = variant === 'flat-f16' ? Math.ceil((outDim * inDim) / 2) : variant === 'flat' ? outDim * inDim : (outDim / variant.width) * (inDim / variant.rows);
         const groups = Math.ceil(items / FLAT_WG);
         const x = Math.min(groups, 65535);
         pass.dispatchWorkgroups(x, Math.ceil(groups / x));
@@ -318,19 +319,34 @@ export class GpuComposer implements Composer {
     slot.kW = this.alloc(total * 4, STORAGE, 'scratch', `${name}.kW`);
   }
 
-  /** f16 output packs pairs; the flat kernel takes sixteen or four outputs at a time when the rows allow it. */
+  /**
+   * f16 output packs pairs; the flat kernel composes blocks of 16 (else 4) outputs × 4 (else 2, 1)
+   * input rows per invocation when the shape allows it, one element at a time otherwise.
+   */
   private variant(slot: WeightSlot): Variant {
     if (this.outputType === 'f16') return 'flat-f16';
     if (this.kernel === 'tiled') return 'tiled';
-    return slot.weight.outDim % FLAT_WIDE === 0 ? 'flat-wide' : slot.weight.outDim % 4 === 0 ? 'flat4' : 'flat';
+    const { outDim, inDim } = slot.weight;
+    const width = outDim % FLAT_WIDE === 0 ? FLAT_WIDE : outDim % 4 === 0 ? 4 : 0;
+    if (!width) return 'flat';
+    return { width, rows: FLAT_ROWS.find((r) => inDim % r === 0)! };
   }
 
   private async ensurePipeline(variant: Variant, dtype: BaseOperand): Promise<void> {
-    const key = `${variant}-${dtype}`;
+    const key = `${variantKey(variant)}-${dtype}`;
     if (this.pipelines.has(key)) return;
     let p = this.pending.get(key);
     if (!p) {
-      const code = variant === 'flat-f16' ? (dtype === 'accumulate' ? undefined : composeShaderFlatF16(dtype)) : { tiled: composeShader, flat: composeShaderFlat, flat4: (d: BaseOperand) => composeShaderFlatVec(d, 4), 'flat-wide': (d: BaseOperand) => composeShaderFlatVec(d, FLAT_WIDE) }[variant](dtype);
+      const code =
+        variant === 'flat-f16'
+          ? dtype === 'accumulate'
+            ? undefined
+            : composeShaderFlatF16(dtype)
+          : variant === 'tiled'
+            ? composeShader(dtype)
+            : variant === 'flat'
+              ? composeShaderFlat(dtype)
+              : composeShaderFlatVec(dtype, variant.width, variant.rows);
       if (code === undefined) throw new Error('compose: half-precision outputs have no delta update');
       const module = this.device.createShaderModule({ code, label: `compose-${key}` });
       p = this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `compose-${key}` });
@@ -340,8 +356,8 @@ export class GpuComposer implements Composer {
   }
 
   private pipeline(variant: Variant, dtype: BaseOperand): GPUComputePipeline {
-    const p = this.pipelines.get(`${variant}-${dtype}`);
-    if (!p) throw new Error(`compose pipeline ${variant}-${dtype} was not compiled`);
+    const p = this.pipelines.get(`${variantKey(variant)}-${dtype}`);
+    if (!p) throw new Error(`compose pipeline ${variantKey(variant)}-${dtype} was not compiled`);
     return p;
   }
 
