@@ -4,12 +4,26 @@
 import { shapeString } from '../tensor/tensor.ts';
 import { ExclusiveModuleError, type ExclusiveEntry } from './module.ts';
 
+/** Rows composed together (they share each read of A). */
+const ROW_BLOCK = 4;
+
 function checkEntry(name: string, shape: readonly number[], e: ExclusiveEntry): void {
   if (e.kind === 'delta') {
     if (e.shape.length !== shape.length || e.shape.some((d, i) => d !== shape[i]))
       throw new ExclusiveModuleError(name, `delta shape ${shapeString(e.shape)} does not match the shared ${shapeString(shape)}`);
   } else if (shape.length !== 2 || shape[0] !== e.rows || shape[1] !== e.cols) {
     throw new ExclusiveModuleError(name, `B*A is [${e.rows}, ${e.cols}], the shared weight is ${shapeString(shape)}`);
+  }
+}
+
+/** acc_q[j] += c_q · A[ao + j] for four rows (a small function V8 optimizes on its own). */
+function axpy4(acc0: Float64Array, acc1: Float64Array, acc2: Float64Array, acc3: Float64Array, c0: number, c1: number, c2: number, c3: number, A: Float32Array, ao: number, cols: number): void {
+  for (let j = 0; j < cols; j++) {
+    const x = A[ao + j]!;
+    acc0[j] = acc0[j]! + c0 * x;
+    acc1[j] = acc1[j]! + c1 * x;
+    acc2[j] = acc2[j]! + c2 * x;
+    acc3[j] = acc3[j]! + c3 * x;
   }
 }
 
@@ -47,26 +61,47 @@ export function composeTensorCpu(
     return out;
   }
   const rows = shape[0]!, cols = shape[1]!;
-  const acc = new Float64Array(cols);
-  for (let i = 0; i < rows; i++) {
-    const ro = i * cols;
-    for (let j = 0; j < cols; j++) acc[j] = shared[ro + j]!;
+  // Rows in blocks of ROW_BLOCK: one read of an A row serves four accumulators (~2× faster in V8 at
+  // the 135M shape). Each element still adds the same terms in the same order, so the result is
+  // bit-identical to composing row by row.
+  const accs = Array.from({ length: ROW_BLOCK }, () => new Float64Array(cols));
+  const [acc0, acc1, acc2, acc3] = accs as [Float64Array, Float64Array, Float64Array, Float64Array];
+  for (let i0 = 0; i0 < rows; i0 += ROW_BLOCK) {
+    const n = Math.min(ROW_BLOCK, rows - i0);
+    for (let q = 0; q < n; q++) accs[q]!.set(shared.subarray((i0 + q) * cols, (i0 + q + 1) * cols));
     for (let t = 0; t < active.length; t++) {
       const e = active[t]!;
       const wt = w[t]!;
       if (e.kind === 'delta') {
-        for (let j = 0; j < cols; j++) acc[j] = acc[j]! + wt * e.delta[ro + j]!;
+        for (let q = 0; q < n; q++) {
+          const acc = accs[q]!, ro = (i0 + q) * cols;
+          for (let j = 0; j < cols; j++) acc[j] = acc[j]! + wt * e.delta[ro + j]!;
+        }
         continue;
       }
       const r = e.rank, B = e.B, A = e.A;
       for (let k = 0; k < r; k++) {
-        const c = wt * B[i * r + k]!;
-        if (c === 0) continue;
         const ao = k * cols;
-        for (let j = 0; j < cols; j++) acc[j] = acc[j]! + c * A[ao + j]!;
+        if (n === 4) {
+          const c0 = wt * B[i0 * r + k]!, c1 = wt * B[(i0 + 1) * r + k]!, c2 = wt * B[(i0 + 2) * r + k]!, c3 = wt * B[(i0 + 3) * r + k]!;
+          if (c0 !== 0 && c1 !== 0 && c2 !== 0 && c3 !== 0) {
+            axpy4(acc0, acc1, acc2, acc3, c0, c1, c2, c3, A, ao, cols);
+            continue;
+          }
+        }
+        // A partial block, or a zero coefficient (skipped, as row by row: adding 0·A could turn −0 into +0).
+        for (let q = 0; q < n; q++) {
+          const c = wt * B[(i0 + q) * r + k]!;
+          if (c === 0) continue;
+          const acc = accs[q]!;
+          for (let j = 0; j < cols; j++) acc[j] = acc[j]! + c * A[ao + j]!;
+        }
       }
     }
-    for (let j = 0; j < cols; j++) out[ro + j] = acc[j]!;
+    for (let q = 0; q < n; q++) {
+      const acc = accs[q]!, ro = (i0 + q) * cols;
+      for (let j = 0; j < cols; j++) out[ro + j] = acc[j]!;
+    }
   }
   return out;
 }
