@@ -435,7 +435,7 @@ async function browser135m(browser: BenchBrowser, o: Options, notes: string[], l
     const expert = join(synthDir('smollm2-135m', o.realLayers), 'experts', manifest.experts[0]!.id);
     log(`browser-135m: ${expert} as one safetensors file`);
     await singleFileCheckpoint(expert, join(tmp, 'ckpt'));
-    engine = await compareEngines(browser, { ckpt: join(tmp, 'ckpt'), model: `SmolLM2-135M-shaped expert (${o.realLayers} layers)`, section: 'browser-135m', promptTokens: 16, decodeTokens: o.quick ? 4 : 8, reps: 1, wasm: { decodeTokens: o.quick ? 16 : 64, reps: 2, rounds: o.quick ? 2 : 4 } }, notes, log);
+    engine = await compareEngines(browser, { ckpt: join(tmp, 'ckpt'), model: `SmolLM2-135M-shaped expert (${o.realLayers} layers)`, section: 'browser-135m', promptTokens: 16, decodeTokens: o.quick ? 4 : 8, reps: 1, rounds: o.quick ? 1 : 3, wasm: { decodeTokens: o.quick ? 16 : 64, reps: 2, rounds: o.quick ? 2 : 4 } }, notes, log);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

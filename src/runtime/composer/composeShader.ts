@@ -35,11 +35,14 @@ function sharedLoad(dtype: BaseOperand): string {
   }
 }
 
-/** The bindings every compose kernel shares; Bt may be read as vec4 and the output as packed halves. */
-function bindings(dtype: BaseOperand, bt: 'f32' | 'vec4<f32>', out: 'f32' | 'u32'): string {
+/**
+ * The bindings every compose kernel shares; Bt may be read as vec4, the output as vec4 or packed
+ * halves, and the shared weight through another view (`shared`: the blocked kernel's vec4 view).
+ */
+function bindings(dtype: BaseOperand, bt: 'f32' | 'vec4<f32>', out: 'f32' | 'u32' | 'vec4<f32>', shared = sharedDecl(dtype)): string {
   return `struct Params { inDim: u32, outDim: u32, activeK: u32, pad: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
-${sharedDecl(dtype)}
+${shared}
 @group(0) @binding(2) var<storage, read> bt: array<${bt}>; // [R, out]: B transposed, all experts' rows
 @group(0) @binding(3) var<storage, read> a: array<f32>;      // [R, in]
 @group(0) @binding(4) var<storage, read> kIdx: array<u32>;   // active rows of bt / a
@@ -191,14 +194,7 @@ export function composeShaderFlatVec(dtype: BaseOperand, width: number, rows = 1
   const hs = Array.from({ length: rows }, (_, h) => h);
   const each = (f: (h: number, v: number) => string) => hs.flatMap((h) => lanes.map((v) => f(h, v))).join('\n');
   return /* wgsl */ `
-struct Params { inDim: u32, outDim: u32, activeK: u32, pad: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
-${sharedDecl4(dtype)}
-@group(0) @binding(2) var<storage, read> bt: array<vec4<f32>>; // [R, out]: B transposed, all experts' rows
-@group(0) @binding(3) var<storage, read> a: array<f32>;        // [R, in]
-@group(0) @binding(4) var<storage, read> kIdx: array<u32>;     // active rows of bt / a
-@group(0) @binding(5) var<storage, read> kW: array<f32>;       // routing weight of each active row
-@group(0) @binding(6) var<storage, read_write> outW: array<vec4<f32>>; // [in, out]
+${bindings(dtype, 'vec4<f32>', 'vec4<f32>', sharedDecl4(dtype))}
 
 @compute @workgroup_size(${FLAT_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
