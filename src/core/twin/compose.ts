@@ -4,7 +4,7 @@
 import { shapeString } from '../tensor/tensor.ts';
 import { ExclusiveModuleError, type ExclusiveEntry } from './module.ts';
 
-/** Rows composed together (they share each read of A). */
+/** Rows composed together (they share each read of A): the four rows of axpy4. */
 const ROW_BLOCK = 4;
 
 function checkEntry(name: string, shape: readonly number[], e: ExclusiveEntry): void {
@@ -29,8 +29,8 @@ function axpy4(acc0: Float64Array, acc1: Float64Array, acc2: Float64Array, acc3:
 
 /**
  * Composes one tensor: out = shared + sum_t weights[t] * entry_t (entries[t] undefined = expert t
- * has no module for this tensor). Row by row with a float64 accumulator; experts with weight 0 are
- * skipped. Returns `out` (allocated when not given).
+ * has no module for this tensor). A float64 accumulator per row, four rows at a time; experts with
+ * weight 0 are skipped. Returns `out` (allocated when not given).
  */
 export function composeTensorCpu(
   name: string,
@@ -82,7 +82,7 @@ export function composeTensorCpu(
       const r = e.rank, B = e.B, A = e.A;
       for (let k = 0; k < r; k++) {
         const ao = k * cols;
-        if (n === 4) {
+        if (n === ROW_BLOCK) {
           const c0 = wt * B[i0 * r + k]!, c1 = wt * B[(i0 + 1) * r + k]!, c2 = wt * B[(i0 + 2) * r + k]!, c3 = wt * B[(i0 + 3) * r + k]!;
           if (c0 !== 0 && c1 !== 0 && c2 !== 0 && c3 !== 0) {
             axpy4(acc0, acc1, acc2, acc3, c0, c1, c2, c3, A, ao, cols);

@@ -148,8 +148,8 @@ export const FLAT_WIDE = 16;
 /** Input rows per invocation of the blocked flat kernels (the largest of these dividing inDim). */
 export const FLAT_ROWS = [4, 2, 1] as const;
 
-/** Four neighbouring base values at element e4·4 (o a multiple of 4 along a row) as one vec4. */
-function sharedLoad4(dtype: BaseOperand): string {
+/** Four neighbouring base values at element e4·4 (lane v of the block's outputs) as one vec4. */
+function sharedLoad4(dtype: BaseOperand, v: number): string {
   switch (dtype) {
     case 'accumulate':
       return 'outW[e4]';
@@ -159,7 +159,7 @@ function sharedLoad4(dtype: BaseOperand): string {
       return 'vec4<f32>(unpack2x16float(sharedW[e4].x), unpack2x16float(sharedW[e4].y))';
     case 'int8': {
       const byte = (c: number) => `f32(extractBits(bitcast<i32>(sharedW[e4]), ${8 * c}u, 8u))`;
-      return `vec4<f32>(${[0, 1, 2, 3].map(byte).join(', ')}) * rowScale[o4]`;
+      return `vec4<f32>(${[0, 1, 2, 3].map(byte).join(', ')}) * rowScale[o0 / 4u + ${v}u]`;
     }
   }
 }
@@ -213,7 +213,7 @@ ${hs.map((h) => `    let s${h} = w * a[k * p.inDim + i0 + ${h}u];`).join('\n')}
 ${lanes.map((v) => `    let b${v} = bt[row + ${v}u];`).join('\n')}
 ${each((h, v) => `    acc${h}_${v} += s${h} * b${v};`)}
   }
-${each((h, v) => `  { let e4 = ((i0 + ${h}u) * p.outDim + o0) / 4u + ${v}u; let o4 = o0 / 4u + ${v}u; outW[e4] = ${sharedLoad4(dtype)} + acc${h}_${v}; }`)}
+${each((h, v) => `  { let e4 = ((i0 + ${h}u) * p.outDim + o0) / 4u + ${v}u; outW[e4] = ${sharedLoad4(dtype, v)} + acc${h}_${v}; }`)}
 }
 `;
 }

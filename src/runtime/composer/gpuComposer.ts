@@ -4,10 +4,6 @@ import { f16ToF32Array, f32ToF16Array } from '../../core/dtype/index.ts';
 import { transpose } from '../../core/tensor/tensor.ts';
 import { composeShader, composeShaderFlat, composeShaderFlatF16, composeShaderFlatVec, FLAT_ROWS, FLAT_WG, FLAT_WIDE, TILE, type BaseOperand, type SharedDtype } from './composeShader.ts';
 import { planCompose } from './composePlan.ts';
-
-/** Which WGSL program composes a weight: the blocked flat kernels carry their block (width × rows). */
-type Variant = 'tiled' | 'flat' | 'flat-f16' | { width: number; rows: number };
-const variantKey = (v: Variant): string => (typeof v === 'string' ? v : `flat-w${v.width}-r${v.rows}`);
 import type { StoredShared } from '../../core/twin/index.ts';
 import type { WeightInfo } from '../../model/llama.ts';
 import type { DecoderIO } from '../../model/onnx/decoder.ts';
@@ -26,6 +22,20 @@ import {
   type LowRankFactor,
   type RoutingWeights,
 } from './types.ts';
+
+/** Which WGSL program composes a weight: the blocked flat kernels carry their block (width × rows). */
+type Variant = 'tiled' | 'flat' | 'flat-f16' | { width: number; rows: number };
+
+/** The compiled pipeline of a variant for a base operand. */
+const pipelineKey = (v: Variant, dtype: BaseOperand): string => `${typeof v === 'string' ? v : `flat-w${v.width}-r${v.rows}`}-${dtype}`;
+
+/** The WGSL of a variant for a base operand; undefined where none exists (half-precision outputs have no delta update). */
+function kernelCode(v: Variant, dtype: BaseOperand): string | undefined {
+  if (v === 'flat-f16') return dtype === 'accumulate' ? undefined : composeShaderFlatF16(dtype);
+  if (v === 'tiled') return composeShader(dtype);
+  if (v === 'flat') return composeShaderFlat(dtype);
+  return composeShaderFlatVec(dtype, v.width, v.rows);
+}
 
 /** An expert's factors in the device layout, by weight name. */
 interface LayoutExpert {
@@ -333,20 +343,11 @@ export class GpuComposer implements Composer {
   }
 
   private async ensurePipeline(variant: Variant, dtype: BaseOperand): Promise<void> {
-    const key = `${variantKey(variant)}-${dtype}`;
+    const key = pipelineKey(variant, dtype);
     if (this.pipelines.has(key)) return;
     let p = this.pending.get(key);
     if (!p) {
-      const code =
-        variant === 'flat-f16'
-          ? dtype === 'accumulate'
-            ? undefined
-            : composeShaderFlatF16(dtype)
-          : variant === 'tiled'
-            ? composeShader(dtype)
-            : variant === 'flat'
-              ? composeShaderFlat(dtype)
-              : composeShaderFlatVec(dtype, variant.width, variant.rows);
+      const code = kernelCode(variant, dtype);
       if (code === undefined) throw new Error('compose: half-precision outputs have no delta update');
       const module = this.device.createShaderModule({ code, label: `compose-${key}` });
       p = this.device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `compose-${key}` });
@@ -356,8 +357,9 @@ export class GpuComposer implements Composer {
   }
 
   private pipeline(variant: Variant, dtype: BaseOperand): GPUComputePipeline {
-    const p = this.pipelines.get(`${variantKey(variant)}-${dtype}`);
-    if (!p) throw new Error(`compose pipeline ${variantKey(variant)}-${dtype} was not compiled`);
+    const key = pipelineKey(variant, dtype);
+    const p = this.pipelines.get(key);
+    if (!p) throw new Error(`compose pipeline ${key} was not compiled`);
     return p;
   }
 
