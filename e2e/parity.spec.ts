@@ -17,6 +17,18 @@ for (const backend of ['webgpu', 'wasm'] as const) {
   });
 }
 
+test('decode steps on the single-token step graph equal PyTorch within 1e-4 on WebGPU (the last 12 tokens one at a time)', async ({ page }) => {
+  test.setTimeout(300_000);
+  await page.goto('/e2e/harness/parity.html');
+  await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
+  for (const [checkpoint, fixture] of [['base', 'logits_base.safetensors'], ['experts/add', 'logits_expert_add.safetensors']] as const) {
+    const r = await page.evaluate(({ c, f }) => (window as unknown as { parityHarness: { parity(c: string, f: string, b: string, t: string, s: number): Promise<Result> } }).parityHarness.parity(c, f, 'webgpu', 'float32', 12), { c: checkpoint, f: fixture });
+    expect(Math.max(...r.map((x) => x.tokens))).toBeGreaterThan(64);
+    for (const x of r) expect(x.maxAbs, `${checkpoint} ${x.seq} (${x.tokens} tokens), step graph`).toBeLessThanOrEqual(1e-4);
+    console.log(`step graph ${checkpoint}: ${r.map((x) => `${x.seq}/${x.tokens} ${x.maxAbs.toExponential(2)}`).join(', ')}`);
+  }
+});
+
 test('a graph with float16 weight inputs runs in Chromium (f16 weights: logits near PyTorch)', async ({ page }) => {
   test.setTimeout(300_000);
   await page.goto('/e2e/harness/parity.html');

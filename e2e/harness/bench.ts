@@ -14,6 +14,7 @@ import { generate } from '../../src/runtime/generate.ts';
 import type { OrtModule, OrtSession, OrtTensor } from '../../src/runtime/ort.ts';
 import { cpuWeightFeeds, uploadGpuWeights } from '../../src/runtime/weights.ts';
 import { readBundle } from '../../src/core/twin/index.ts';
+import { isSoftwareAdapter } from '../../src/runtime/backendProbe.ts';
 import { openBrowserSession, svdProductsOn } from '../../src/runtime/twin/browserSession.ts';
 import { fetchDroppedFiles, toBase64 } from './droppedFiles.ts';
 import {
@@ -32,12 +33,12 @@ import type { ComposerBenchResult, CopyResult, DecodeResult, EngineBrowserResult
 const now = () => performance.now();
 const WASM_PATHS = '/ort/';
 
-let cached: { device: GPUDevice; adapterName: string } | undefined;
-async function gpu(): Promise<{ device: GPUDevice; adapterName: string }> {
+let cached: { device: GPUDevice; adapterName: string; isSoftware: boolean } | undefined;
+async function gpu(): Promise<{ device: GPUDevice; adapterName: string; isSoftware: boolean }> {
   if (cached) return cached;
   const ctx = await createWebGpuDevice();
   const info = ctx.adapter.info;
-  cached = { device: ctx.device, adapterName: [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter' };
+  cached = { device: ctx.device, adapterName: [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter', isSoftware: isSoftwareAdapter(info) };
   return cached;
 }
 
@@ -272,7 +273,7 @@ async function decode(o: { bundleUrl: string; backend: 'webgpu' | 'wasm'; prompt
   const spec = parseModelConfig(manifest.architecture);
   const inputsGraph = buildDecoderGraph(spec, { weights: 'inputs', logits: 'last' });
   const weights = inputsGraph.io.weightInputs;
-  const { device } = await gpu(); // the composer runs on the GPU in both cases
+  const { device, isSoftware } = await gpu(); // the composer runs on the GPU in both cases
   const comp = new GpuComposer(device);
   const tb = readBundle(manifest, (p) => files.get(p)!, weights);
   for (const w of weights) comp.addWeight(w, tb.shared.get(w.name)!);
@@ -294,7 +295,9 @@ async function decode(o: { bundleUrl: string; backend: 'webgpu' | 'wasm'; prompt
   // As the app runs it: on WASM the composed weights stay resident in the session (engine.ts residentWeights).
   // The ORT build the app's page would run (the plain one on WASM where served: browser.ts ortBuildFor).
   const build = ortBuildFor(o.backend === 'webgpu');
-  const a = await createBrowserEngine(spec, inputsGraph, be, { wasmPaths: WASM_PATHS, build, engine: { residentWeights: o.backend === 'wasm' } });
+  // On a software adapter the app decodes on the single-token step graph: both engines do, the static one on its own with the weights baked in.
+  const step = o.backend === 'webgpu' && isSoftware;
+  const a = await createBrowserEngine(spec, inputsGraph, be, { wasmPaths: WASM_PATHS, build, singleTokenStep: step, engine: { residentWeights: o.backend === 'wasm' } });
   const feeds: Record<string, OrtTensor> = {};
   for (const w of weights) {
     feeds[w.name] =
@@ -304,7 +307,8 @@ async function decode(o: { bundleUrl: string; backend: 'webgpu' | 'wasm'; prompt
   }
   a.engine.setWeights(feeds);
   const residentBuildMs = await a.engine.prepare();
-  const b = await createBrowserEngine(spec, staticGraph, be, { wasmPaths: WASM_PATHS, build });
+  const staticStep = step ? { engine: { stepModel: buildDecoderGraph(spec, { weights: 'initializers', logits: 'last', weight: hf, singleTokenStep: true }).bytes } } : {};
+  const b = await createBrowserEngine(spec, staticGraph, be, { wasmPaths: WASM_PATHS, build, ...staticStep });
   b.engine.setWeights({});
   const prompt = Array.from({ length: o.promptTokens }, (_, i) => (i * 31 + 7) % Math.min(spec.vocabSize, 256));
   const run = async (e: DecoderEngine) => {
@@ -367,9 +371,10 @@ async function engineOurs(o: { ckptUrl: string; ep: 'webgpu' | 'wasm'; promptTok
   let destroy = () => undefined as void;
   let engine: DecoderEngine;
   if (o.ep === 'webgpu') {
-    const { device, adapterName } = await gpu();
-    detail = adapterName;
-    const a = await createBrowserEngine(spec, graph, { kind: 'webgpu', device }, { wasmPaths: WASM_PATHS });
+    const { device, adapterName, isSoftware } = await gpu();
+    // As the app: decode steps on the single-token step graph on a software adapter (browserSession.ts).
+    detail = `${adapterName}${isSoftware ? ', single-token step graph' : ''}`;
+    const a = await createBrowserEngine(spec, graph, { kind: 'webgpu', device }, { wasmPaths: WASM_PATHS, singleTokenStep: isSoftware });
     const w = await uploadGpuWeights(a.ort, device, graph.io, get);
     destroy = () => w.destroy();
     a.engine.setWeights(w.feeds);

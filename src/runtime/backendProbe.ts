@@ -32,6 +32,11 @@ function wasmThreads(): number {
   return isolated ? Math.max(1, Math.min(4, cores)) : 1;
 }
 
+/** A CPU emulation of a GPU (SwiftShader, or the browser's fallback adapter). */
+export function isSoftwareAdapter(info: GPUAdapterInfo): boolean {
+  return /swiftshader/i.test(`${info.vendor} ${info.architecture} ${info.description}`) || (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+}
+
 export async function probeBackend(preference: BackendPreference = 'auto'): Promise<BackendInfo> {
   const wasm = (reason: string): WasmBackend => ({ kind: 'wasm', reason, threads: wasmThreads() });
   if (preference === 'wasm') return wasm('WASM was chosen in the settings.');
@@ -53,7 +58,7 @@ export async function probeBackend(preference: BackendPreference = 'auto'): Prom
     adapterName,
     vendor,
     architecture,
-    isSoftware: /swiftshader/i.test(`${vendor} ${architecture} ${info.description}`) || (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true,
+    isSoftware: isSoftwareAdapter(info),
     shaderF16: adapter.features.has('shader-f16'),
     maxBufferSize: adapter.limits.maxBufferSize,
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,

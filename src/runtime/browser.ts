@@ -11,7 +11,7 @@
  * SmolLM2-135M-shaped model about twice as fast (docs/limitations.md).
  */
 import type { ModelSpec } from '../model/config.ts';
-import type { DecoderGraph } from '../model/onnx/decoder.ts';
+import { stepGraphFor, type DecoderGraph } from '../model/onnx/decoder.ts';
 import { DecoderEngine, type EngineOptions } from './engine.ts';
 import type { OrtModule } from './ort.ts';
 
@@ -55,6 +55,11 @@ export interface BrowserSessionOptions {
   engine?: EngineOptions;
   /** The ORT build (default 'webgpu'): one per page, so its WASM EP sessions share the module. */
   build?: OrtBuild;
+  /**
+   * WebGPU: decode steps on a second session of the single-token step graph (stepGraphFor). Meant
+   * for software adapters (SwiftShader), where it decodes 2-3x faster; not measured on hardware GPUs.
+   */
+  singleTokenStep?: boolean;
 }
 
 /**
@@ -115,7 +120,12 @@ export async function createBrowserEngine(
           graph.io,
           { executionProviders: [{ name: 'webgpu', device: backend.device }], logSeverityLevel: ORT_LOG_SEVERITY_ERROR },
           // A device made elsewhere with `subgroups` gets the 31-token runs that stay exact (docs/engine.md).
-          { gpuCache: true, ...(backend.device.features.has('subgroups') ? { maxTokensPerRun: SUBGROUP_SAFE_TOKENS_PER_RUN } : {}), ...opts.engine },
+          {
+            gpuCache: true,
+            ...(backend.device.features.has('subgroups') ? { maxTokensPerRun: SUBGROUP_SAFE_TOKENS_PER_RUN } : {}),
+            ...(opts.singleTokenStep ? { stepModel: stepGraphFor(spec, graph.io).bytes } : {}),
+            ...opts.engine,
+          },
         )
       : await DecoderEngine.create(ort, graph.bytes, spec, graph.io, { executionProviders: ['wasm'], logSeverityLevel: ORT_LOG_SEVERITY_ERROR }, opts.engine ?? {});
   return { ort, engine };

@@ -6,6 +6,7 @@
  * session keeps them on the GPU (preferredOutputLocation 'gpu-buffer'); the engine disposes the
  * superseded ones. A cache is tied to the weights that made it: setWeights() drops it.
  * Prefix reuse: prefill(prompt) feeds only the tokens after the longest cached prefix.
+ * Decode steps may run on a second session of a single-token step graph (EngineOptions.stepModel).
  */
 import type { ModelSpec } from '../model/config.ts';
 import type { DecoderIO } from '../model/onnx/decoder.ts';
@@ -40,6 +41,12 @@ export interface EngineOptions {
    * (onnxruntime-web). Default false.
    */
   residentWeights?: boolean;
+  /**
+   * A single-token step graph of the same model (stepGraphFor): runs of exactly one new token (decode
+   * steps, without hidden states) go to a second session of it, with the same weight feeds and cache.
+   * Not with residentWeights.
+   */
+  stepModel?: Uint8Array;
 }
 
 export interface ForwardResult {
@@ -74,6 +81,8 @@ export class DecoderEngine {
   private residentModel: ReturnType<typeof inputsToExternalInitializers> | null = null;
   /** residentWeights: sessions built with the weights baked in, and the last build's ms. */
   readonly residentStats = { builds: 0, lastBuildMs: 0 };
+  /** Session runs so far: of the general graph, and of the single-token step graph (stepModel). */
+  readonly runs = { general: 0, step: 0 };
   private cache: Cache | null = null;
   private tokens: number[] = [];
   private lastLogits: Float32Array | null = null;
@@ -82,6 +91,8 @@ export class DecoderEngine {
   private constructor(
     private readonly ort: OrtModule,
     session: OrtSession,
+    /** The single-token step session (EngineOptions.stepModel), if any. */
+    private step: OrtSession | null,
     readonly spec: ModelSpec,
     readonly io: DecoderIO,
     private readonly opts: EngineOptions,
@@ -118,11 +129,15 @@ export class DecoderEngine {
       for (const n of [...io.presentKeyNames, ...io.presentValueNames]) loc[n] = 'gpu-buffer';
       so.preferredOutputLocation = loc;
     }
-    const session = await ort.InferenceSession.create(model, so);
-    const missing = io.weightInputs.filter((w) => !session.inputNames.includes(w.name));
-    if (missing.length > 0) throw new Error(`graph lacks weight inputs: ${missing.map((w) => w.name).join(', ')}`);
     const resident = opts.residentWeights === true && io.weightInputs.length > 0;
-    return new DecoderEngine(ort, session, spec, io, opts, resident ? { model, so } : null);
+    if (resident && opts.stepModel) throw new Error('DecoderEngine: stepModel and residentWeights do not combine');
+    const session = await ort.InferenceSession.create(model, so);
+    const step = opts.stepModel ? await ort.InferenceSession.create(opts.stepModel, so) : null;
+    for (const s of step ? [session, step] : [session]) {
+      const missing = io.weightInputs.filter((w) => !s.inputNames.includes(w.name));
+      if (missing.length > 0) throw new Error(`graph lacks weight inputs: ${missing.map((w) => w.name).join(', ')}`);
+    }
+    return new DecoderEngine(ort, session, step, spec, io, opts, resident ? { model, so } : null);
   }
 
   /** Replace the weight feeds (graph layout, see WeightInfo.graphShape). Drops the KV cache. */
@@ -257,7 +272,9 @@ export class DecoderEngine {
   ): Promise<{ logits: Float32Array; hidden?: Float32Array; layers?: Float32Array[]; present: Cache }> {
     const ort = this.ort;
     const total = pastLen + ids.length;
-    const session = await this.sessionFor(weights);
+    const onStep = ids.length === 1 && this.step !== null && !fetchHidden && !layerHidden;
+    const session = onStep ? this.step! : await this.sessionFor(weights);
+    this.runs[onStep ? 'step' : 'general']++;
     const feeds: Record<string, OrtTensor> = this.source ? {} : { ...weights };
     feeds['input_ids'] = new ort.Tensor('int64', BigInt64Array.from(ids, (x) => BigInt(x)), [1, ids.length]);
     feeds['attention_mask'] = new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]);
@@ -374,8 +391,10 @@ export class DecoderEngine {
     this.resetCache();
     if (this.building) await this.building.catch(() => undefined);
     const s = this.sess;
-    this.sess = null;
+    const step = this.step;
+    this.sess = this.step = null;
     await s?.release();
+    await step?.release();
   }
 }
 

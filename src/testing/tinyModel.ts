@@ -41,7 +41,8 @@ export interface TinyModel {
 /** A random checkpoint of `config` running on an engine (mode 'inputs' or 'initializers'). */
 export async function tinyEngine(
   config: Record<string, unknown>,
-  opts: { seed?: number; mode?: 'inputs' | 'initializers'; backend?: NodeBackend; graph?: Partial<DecoderGraphOptions>; chunked?: boolean } = {},
+  /** step: decode steps on the single-token step graph (EngineOptions.stepModel). */
+  opts: { seed?: number; mode?: 'inputs' | 'initializers'; backend?: NodeBackend; graph?: Partial<DecoderGraphOptions>; chunked?: boolean; step?: boolean } = {},
 ): Promise<TinyModel> {
   const spec = parseModelConfig(config);
   const weights = randomCheckpoint(spec, opts.seed ?? 1);
@@ -53,7 +54,8 @@ export async function tinyEngine(
     ...opts.graph,
   });
   const backend = opts.backend ?? 'wasm';
-  const engine = await createNodeEngine(spec, graph, { backend, engine: { chunkedContinuation: opts.chunked ?? true } });
+  const stepModel = opts.step ? buildDecoderGraph(spec, { weights: mode, weight: (n) => weights.get(n)!, singleTokenStep: true, ...opts.graph }).bytes : undefined;
+  const engine = await createNodeEngine(spec, graph, { backend, engine: { chunkedContinuation: opts.chunked ?? true, ...(stepModel ? { stepModel } : {}) } });
   if (mode === 'inputs') {
     const ort = await loadNodeOrt(backend);
     engine.setWeights(await cpuWeightFeeds(ort, graph.io, (n) => weights.get(n)!));

@@ -54,6 +54,34 @@ describe('decoder graph vs float64 reference (ORT wasm in Node)', () => {
   it('onnxruntime-node CPU EP gives the same numbers', async () => {
     await parity('llama-tied-ort-node-cpu', await tinyEngine(tinyConfig(), { backend: 'cpu', seed: 5 }));
   });
+  it('decode steps on the single-token step graph (Einsum projections, attention from plain ops)', async () => {
+    const cases: [string, Record<string, unknown>, 'inputs' | 'initializers'][] = [
+      ['step-llama-tied-inputs', tinyConfig(), 'inputs'],
+      ['step-llama-untied-initializers', tinyConfig({ num_key_value_heads: 1, tie_word_embeddings: false, rope_theta: 500000 }), 'initializers'],
+      ['step-qwen2-biases', tinyConfig({ model_type: 'qwen2', head_dim: 32, num_attention_heads: 4, num_key_value_heads: 2, tie_word_embeddings: false }), 'inputs'],
+      ['step-llama3-rope-obias', tinyConfig({ attention_bias: true, rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8 } }), 'inputs'],
+    ];
+    for (const [label, cfg, mode] of cases) {
+      const m = await tinyEngine(cfg, { mode, seed: 7, step: true });
+      const ref = referenceForward(m.spec, (n) => m.weights.get(n)!, PROMPT);
+      const V = m.spec.vocabSize;
+      let err = 0;
+      // The first token alone (empty cache) and every later one as a step.
+      for (let t = 0; t < PROMPT.length; t++) {
+        const r = await m.engine.forward([PROMPT[t]!]);
+        err = Math.max(err, maxAbsDiff(r.logits, ref.logits.subarray(t * V, (t + 1) * V)));
+      }
+      errors[label] = err;
+      expect(err).toBeLessThan(TOL);
+      expect(m.engine.runs).toEqual({ general: 0, step: PROMPT.length });
+      // A multi-token run and hidden states still take the general graph.
+      m.engine.resetCache();
+      const full = await m.engine.forward(PROMPT.slice(0, 3), { hidden: true });
+      expect(maxAbsDiff(full.logits, ref.logits.subarray(2 * V, 3 * V))).toBeLessThan(TOL);
+      expect(m.engine.runs.general).toBe(1);
+      await m.engine.dispose();
+    }
+  });
   it("logits: 'last' returns only the last position", async () => {
     const m = await tinyEngine(tinyConfig(), { seed: 6, graph: { logits: 'last' } });
     const ref = referenceForward(m.spec, (n) => m.weights.get(n)!, PROMPT);

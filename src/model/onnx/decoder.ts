@@ -57,6 +57,15 @@ export interface DecoderGraphOptions {
   layerHiddenStates?: boolean;
   /** Rotary cache length = the longest sequence the graph can run (default min(max_pos, 8192)). */
   maxSequenceLength?: number;
+  /**
+   * A graph for runs of exactly one new token after the cache, batch 1 (a decode step; see
+   * stepGraphFor): every projection and the head as Einsum, attention from plain ops (RotaryEmbedding,
+   * Concat onto the cache, MatMul, Softmax, MatMul) instead of GroupQueryAttention. On a software
+   * adapter (SwiftShader) onnxruntime-web's WebGPU MatMul and Gemm tile the single row as if it were
+   * many; its Einsum computes one output per invocation: decode runs 2-3x faster (docs/engine.md).
+   * Same inputs and outputs as the general graph; wrong for more than one new token.
+   */
+  singleTokenStep?: boolean;
 }
 
 export interface DecoderIO {
@@ -75,6 +84,8 @@ export interface DecoderIO {
   /** Names of the per-layer hidden-state outputs, layer 1 first (empty unless layerHiddenStates). */
   layerHiddenNames: string[];
   weightInputType: 'float32' | 'float16';
+  /** Built for single-token steps only (DecoderGraphOptions.singleTokenStep). */
+  singleTokenStep: boolean;
 }
 
 export interface DecoderGraph {
@@ -173,15 +184,34 @@ export function buildDecoderGraph(spec: ModelSpec, opts: DecoderGraphOptions): D
   const sinCache = g.initializer('rotary_sin_cache', 'float32', [maxLen, headDim / 2], sin);
   const axis1 = g.constI64([1]);
   const one = g.constI64([1], []);
-  const maskSum = g.op('ReduceSum', [mask, axis1], { keepdims: 0 });
-  const seqlensK = g.op('Cast', [g.op('Sub', [maskSum, one])], { to: 6 /* int32 */ });
-  const maskShape = g.op('Shape', [mask]);
-  const totalLen = g.op('Cast', [g.op('Gather', [maskShape, one], { axis: 0 })], { to: 6 });
+  // Per sequence: real tokens − 1 = the last token's position (GQA's seqlens_k; a step's position).
+  const lastPosition = g.op('Sub', [g.op('ReduceSum', [mask, axis1], { keepdims: 0 }), one]);
+  const step = opts.singleTokenStep === true;
+  const seqlensK = step ? '' : g.op('Cast', [lastPosition], { to: 6 /* int32 */ });
+  const totalLen = step ? '' : g.op('Cast', [g.op('Gather', [g.op('Shape', [mask]), one], { axis: 0 })], { to: 6 });
+  const stepPositions = step ? g.op('Unsqueeze', [lastPosition, axis1]) : '';
+  const stepScale = step ? g.initializer('attention_scale', 'float32', [], new Float32Array([1 / Math.sqrt(headDim)])) : '';
+  /** x [1, 1, in] @ W [in, out]: Einsum in a step graph (see singleTokenStep), else MatMul. */
+  const matmul = (x: string, weight: string): string =>
+    step ? g.op('Einsum', [x, weight], { equation: 'bsk,kn->bsn' }) : g.op('MatMul', [x, weight]);
+  /** One token's attention over cache + itself, grouped heads as [kv_heads, group] (batch 1). */
+  const stepAttention = (i: number, q: string, k: string, v: string): string => {
+    const group = numHeads / numKvHeads;
+    const rotary = (t: string, heads: number) => g.op('RotaryEmbedding', [t, stepPositions, cosCache, sinCache], { interleaved: 0, num_heads: heads }, MS_DOMAIN);
+    const qh = g.op('Reshape', [rotary(q, numHeads), g.constI64([1, numKvHeads, group, headDim])]);
+    const kh = g.op('Reshape', [rotary(k, numKvHeads), g.constI64([1, numKvHeads, 1, headDim])]);
+    const vh = g.op('Reshape', [v, g.constI64([1, numKvHeads, 1, headDim])]);
+    g.node('Concat', [pastK[i]!, kh], { attrs: { axis: 2 }, outputs: [presentKeyName(i)] });
+    g.node('Concat', [pastV[i]!, vh], { attrs: { axis: 2 }, outputs: [presentValueName(i)] });
+    const scores = g.op('MatMul', [qh, g.op('Transpose', [presentKeyName(i)], { perm: [0, 1, 3, 2] })]);
+    const probs = g.op('Softmax', [g.op('Mul', [scores, stepScale])], { axis: -1 });
+    return g.op('Reshape', [g.op('MatMul', [probs, presentValueName(i)]), g.constI64([1, 1, numHeads * headDim])]);
+  };
 
   const rms = (x: string, weightName: string): string =>
     g.op('SimplifiedLayerNormalization', [x, w(weightName)], { axis: -1, epsilon: { float: spec.rmsNormEps }, stash_type: 1 });
   const proj = (x: string, base: string, bias: boolean): string => {
-    const y = g.op('MatMul', [x, w(`${base}.weight`)]);
+    const y = matmul(x, w(`${base}.weight`));
     return bias ? g.op('Add', [y, w(`${base}.bias`)]) : y;
   };
 
@@ -196,7 +226,7 @@ export function buildDecoderGraph(spec: ModelSpec, opts: DecoderGraphOptions): D
     const q = proj(n1, `${p}.self_attn.q_proj`, spec.qkvBias);
     const k = proj(n1, `${p}.self_attn.k_proj`, spec.qkvBias);
     const v = proj(n1, `${p}.self_attn.v_proj`, spec.qkvBias);
-    const [attn] = g.node(
+    const [attn] = step ? [stepAttention(i, q, k, v)] : g.node(
       'GroupQueryAttention',
       [q, k, v, pastK[i]!, pastV[i]!, seqlensK, totalLen, cosCache, sinCache],
       {
@@ -229,18 +259,19 @@ export function buildDecoderGraph(spec: ModelSpec, opts: DecoderGraphOptions): D
   // ---- head
   if (head) {
     let headIn = hidden;
-    if (logitsMode === 'last') {
+    if (logitsMode === 'last' && !step) {
       headIn = g.op('Slice', [hidden, g.constI64([-1]), g.constI64([2 ** 31 - 1]), axis1]);
     }
     let logits: string;
     if (spec.tieWordEmbeddings) {
       // logits = h @ E^T without materializing E^T: Gemm(transB) on the 2-D view.
       const flat = g.op('Reshape', [headIn, g.constI64([-1, H])]);
-      const l2 = g.op('Gemm', [flat, w('model.embed_tokens.weight')], { transB: 1 });
+      const embed = w('model.embed_tokens.weight');
+      const l2 = step ? g.op('Einsum', [flat, embed], { equation: 'bk,vk->bv' }) : g.op('Gemm', [flat, embed], { transB: 1 });
       const lead = g.op('Slice', [g.op('Shape', [headIn]), g.constI64([0]), g.constI64([2]), g.constI64([0])]);
       logits = g.op('Reshape', [l2, g.op('Concat', [lead, g.constI64([V])], { axis: 0 })]);
     } else {
-      logits = g.op('MatMul', [headIn, w('lm_head.weight')]);
+      logits = matmul(headIn, w('lm_head.weight'));
     }
     g.output(logits, 'logits', 'float32', ['batch_size', logitsMode === 'all' ? 'sequence_length' : 1, V]);
   }
@@ -275,6 +306,19 @@ export function buildDecoderGraph(spec: ModelSpec, opts: DecoderGraphOptions): D
       head,
       hiddenStateOutput: opts.hiddenStateOutput ?? false,
       layerHiddenNames,
+      singleTokenStep: step,
     },
   };
+}
+
+/**
+ * The single-token step graph (DecoderGraphOptions.singleTokenStep) that a DecoderEngine of a
+ * weights-as-inputs graph with this `io` can run its decode steps on: the same weight inputs, cache
+ * and logits; no hidden-state outputs (the engine fetches those from the general graph).
+ */
+export function stepGraphFor(spec: ModelSpec, io: DecoderIO): DecoderGraph {
+  if (io.weightInputs.length === 0 || !io.head || io.numLayers !== spec.numLayers) {
+    throw new Error('stepGraphFor: needs a full weights-as-inputs graph with an LM head');
+  }
+  return buildDecoderGraph(spec, { weights: 'inputs', weightInputType: io.weightInputType, logits: io.logits, maxSequenceLength: io.maxSequenceLength, singleTokenStep: true });
 }

@@ -105,6 +105,9 @@ export async function openBrowserSession(
   // the flat kernel there.
   const weightInputType = device && f16 && !opts.composedFloat32 ? 'float16' : 'float32';
   const kernel = probed.kind === 'webgpu' && probed.isSoftware ? 'flat' : 'tiled';
+  // There, too, onnxruntime-web's MatMul wastes its tiles on a one-row decode step: the chat decodes
+  // on a single-token step graph (Einsum projections; decoder.ts singleTokenStep).
+  const singleTokenStep = !!device && probed.kind === 'webgpu' && probed.isSoftware;
   const ortFolder = new URL(opts.wasmPaths ?? '/ort/', self.location.href).href;
   // One ORT module per page: the WebGPU build when there is a device (its WASM EP runs the routing
   // pass), else the plain WASM build where the site serves it (about twice as fast at real sizes).
@@ -120,7 +123,7 @@ export async function openBrowserSession(
     // On WASM the chat's composed weights stay resident in its session (onnxruntime-web would copy
     // every weight input into the wasm heap on every run): rebuilt once per composition.
     createEngine: (spec, graph, use) =>
-      createBrowserEngine(spec, graph, device ? { kind: 'webgpu', device } : { kind: 'wasm', threads: wasmThreads }, { wasmPaths: ortFolder, build, engine: { residentWeights: !device && use === 'chat' } }),
+      createBrowserEngine(spec, graph, device ? { kind: 'webgpu', device } : { kind: 'wasm', threads: wasmThreads }, { wasmPaths: ortFolder, build, singleTokenStep: singleTokenStep && use === 'chat', engine: { residentWeights: !device && use === 'chat' } }),
     // The routing pass on onnxruntime-web's CPU EP, whatever the chat runs on (routerPass.ts).
     createRouterEngine: async (spec, graph) => (await createBrowserEngine(spec, graph, { kind: 'wasm', threads: wasmThreads }, { wasmPaths: ortFolder, build })).engine,
     // A dropped checkpoint's SVD products (svdProductsOn): WGSL on the chat's device, or onnxruntime-web's MatMul.
