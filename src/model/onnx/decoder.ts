@@ -60,7 +60,7 @@ export interface DecoderGraphOptions {
   /**
    * A graph for runs of exactly one new token after the cache, batch 1 (a decode step; see
    * stepGraphFor): every projection and the head as Einsum, attention from plain ops (RotaryEmbedding,
-   * Concat onto the cache, MatMul, Softmax, MatMul) instead of GroupQueryAttention. On a software
+   * Concat onto the cache, Einsum, Softmax, Einsum) instead of GroupQueryAttention. On a software
    * adapter (SwiftShader) onnxruntime-web's WebGPU MatMul and Gemm tile the single row as if it were
    * many; its Einsum computes one output per invocation: decode runs 2-3x faster (docs/engine.md).
    * Same inputs and outputs as the general graph; wrong for more than one new token.
@@ -203,9 +203,11 @@ export function buildDecoderGraph(spec: ModelSpec, opts: DecoderGraphOptions): D
     const vh = g.op('Reshape', [v, g.constI64([1, numKvHeads, 1, headDim])]);
     g.node('Concat', [pastK[i]!, kh], { attrs: { axis: 2 }, outputs: [presentKeyName(i)] });
     g.node('Concat', [pastV[i]!, vh], { attrs: { axis: 2 }, outputs: [presentValueName(i)] });
-    const scores = g.op('MatMul', [qh, g.op('Transpose', [presentKeyName(i)], { perm: [0, 1, 3, 2] })]);
+    // Einsum, not MatMul: ORT's batched MatMul compiles a new WebGPU pipeline for every cache length
+    // (~70 ms each on SwiftShader, the first time a length occurs); its Einsum does not.
+    const scores = g.op('Einsum', [qh, presentKeyName(i)], { equation: 'bhgd,bhtd->bhgt' });
     const probs = g.op('Softmax', [g.op('Mul', [scores, stepScale])], { axis: -1 });
-    return g.op('Reshape', [g.op('MatMul', [probs, presentValueName(i)]), g.constI64([1, 1, numHeads * headDim])]);
+    return g.op('Reshape', [g.op('Einsum', [probs, presentValueName(i)], { equation: 'bhgt,bhtd->bhgd' }), g.constI64([1, 1, numHeads * headDim])]);
   };
 
   const rms = (x: string, weightName: string): string =>

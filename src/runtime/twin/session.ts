@@ -254,10 +254,14 @@ export class TwinSession {
     return session;
   }
 
-  /** One routed message with a two-token answer, then a clean cache: every pipeline the chat uses is compiled. */
+  /**
+   * One routed message with an eight-token answer, then a clean cache: every pipeline the chat uses is
+   * compiled, the decode steps' too (on a software adapter a session of its own), with their first
+   * cache lengths' buffers (two tokens left the page's first answer measurably slower: docs/benchmarks.md).
+   */
   private async warmUp(): Promise<void> {
     const text = this.p.experts.list().find((e) => e.examplePrompts.length)?.examplePrompts[0] ?? 'Hello';
-    const settings = { temperature: 0, topK: 0, topP: 1, maxNewTokens: 2, seed: 0, routingTemperature: 1, routingTopK: 0 };
+    const settings = { temperature: 0, topK: 0, topP: 1, maxNewTokens: 8, seed: 0, routingTemperature: 1, routingTopK: 0 };
     await this.generate([{ role: 'user', content: text }], settings, { kind: 'twin' }, () => {}, new AbortController().signal);
     this.p.engine.resetCache();
   }
