@@ -84,8 +84,6 @@ export interface DecoderIO {
   /** Names of the per-layer hidden-state outputs, layer 1 first (empty unless layerHiddenStates). */
   layerHiddenNames: string[];
   weightInputType: 'float32' | 'float16';
-  /** Built for single-token steps only (DecoderGraphOptions.singleTokenStep). */
-  singleTokenStep: boolean;
 }
 
 export interface DecoderGraph {
@@ -308,7 +306,6 @@ export function buildDecoderGraph(spec: ModelSpec, opts: DecoderGraphOptions): D
       head,
       hiddenStateOutput: opts.hiddenStateOutput ?? false,
       layerHiddenNames,
-      singleTokenStep: step,
     },
   };
 }
