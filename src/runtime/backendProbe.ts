@@ -67,7 +67,8 @@ export async function probeBackend(preference: BackendPreference = 'auto'): Prom
 
 /**
  * Above this many parameters a software adapter (SwiftShader) is far slower than WASM: a
- * SmolLM2-135M-shaped model decodes at 0.09 tok/s there against 8.5 on WASM (docs/limitations.md).
+ * SmolLM2-135M-shaped model decodes at 0.67 tok/s there (single-token step graph; 0.09-0.12 without)
+ * against 28 on WASM (docs/limitations.md).
  */
 export const SOFTWARE_ADAPTER_MAX_PARAMETERS = 10_000_000;
 
