@@ -84,7 +84,16 @@ export interface BenchReport {
   composerGpu: (ComposerBenchResult & { ratioOrtMatMulAddOverOurs: number | null; ratioOrtMatMulOverOurs: number | null; ourGbPerS: number; shareOfCopyBandwidth: number; fullModelComposeMs: number })[];
   composerCpu: (CpuComposerResult & { fullModelComposeMs: number; gbPerS: number })[];
   overhead: (OverheadResult & { summary: { routeMs: number; composeMs: number; firstTokenMs: number; overheadShareOfTtft: number; firstMessageTtftOverLater: number } }) | null;
-  decode: (DecodeResult & { composedTokS: number; staticTokS: number; ratio: number; range?: [number, number] })[];
+  decode: (DecodeResult & {
+    composedTokS: number;
+    staticTokS: number;
+    /** Median over rounds of static / composed median step time (the headline), and its range. */
+    ratio: number;
+    range?: [number, number];
+    /** Median over rounds of composed / static whole-run tokens/s, and its range. */
+    throughputRatio?: number;
+    throughputRange?: [number, number];
+  })[];
   engine: { rows: EngineBenchRow[]; ratios: { model: string; ep: string; decodeRatio: number; prefillRatio: number; decodeRange: [number, number]; prefillRange: [number, number] }[] } | null;
   engineBrowser: EngineComparison | null;
   /** A SmolLM2-135M-shaped bundle in Chromium: the app's path per message on each EP, and ours vs transformers.js on one expert. */
@@ -247,9 +256,13 @@ function markdown(r: BenchReport): string {
   }
   if (r.decode.length) {
     L.push('## Decode with composed weights vs a static graph (same model, same EP)', '');
-    L.push('Composed = the app\'s path: on WebGPU the weights-as-inputs graph fed the composer\'s GPU buffers; on WASM the same graph with the composed weights resident (its weight inputs made external-data initializers, the session rebuilt once per composition: "session build ms"). Static = the same composed weights baked into the graph as initializers. Ratio = the median over rounds of composed / static, each round running both back to back (range in brackets; goal ≥ 0.97).', '');
-    L.push('| EP | prompt | decode tokens | composed tok/s | static tok/s | ratio | same greedy tokens | compose ms | session build ms |', '|---|---|---|---|---|---|---|---|---|');
-    for (const d of r.decode) L.push(`| ${d.backend} | ${d.promptTokens} | ${d.decodeTokens} × ${d.reps} | ${f(d.composedTokS, 1)} | ${f(d.staticTokS, 1)} | **${f(d.ratio)}**${d.range ? ` (${f(d.range[0])}–${f(d.range[1])})` : ''} | ${d.sameTokens ? 'yes' : 'NO'} | ${f(d.composeMs, 0)} | ${f(d.residentBuildMs ?? 0, 0)} |`);
+    L.push('Composed = the app\'s path: on WebGPU the weights-as-inputs graph fed the composer\'s GPU buffers; on WASM the same graph with the composed weights resident (its weight inputs made external-data initializers, the session rebuilt once per composition: "session build ms"). Static = the same composed weights baked into the graph as initializers. Each round prefills the prompt on both, then decodes greedily with the two in lockstep, one step each in turn (the order flips every step). Step ratio (the headline) = the median over rounds of each round\'s median over neighbouring step pairs of static ms / composed ms; throughput ratio = the median over rounds of composed / static tokens/s over the round\'s steps, which also carries their stalls. Ranges in brackets; goal ≥ 0.97.', '');
+    L.push('| EP | prompt | decode tokens | composed tok/s | static tok/s | composed ms / step | static ms / step | step ratio | throughput ratio | same greedy tokens | compose ms | session build ms |', '|---|---|---|---|---|---|---|---|---|---|---|---|');
+    const rng = (x?: [number, number]) => (x ? ` (${f(x[0])}–${f(x[1])})` : '');
+    for (const d of r.decode) {
+      const step = (x: { stepMs?: number[] }) => (x.stepMs?.length ? f(median(x.stepMs), 2) : '–');
+      L.push(`| ${d.backend} | ${d.promptTokens} | ${d.decodeTokens} × ${d.reps} | ${f(d.composedTokS, 1)} | ${f(d.staticTokS, 1)} | ${step(d.composed)} | ${step(d.static)} | **${f(d.ratio)}**${rng(d.range)} | ${d.throughputRatio === undefined ? '–' : f(d.throughputRatio) + rng(d.throughputRange)} | ${d.sameTokens ? 'yes' : 'NO'} | ${f(d.composeMs, 0)} | ${f(d.residentBuildMs ?? 0, 0)} |`);
+    }
     L.push('');
   }
   if (r.engine) {
@@ -534,9 +547,20 @@ export async function benchMain(args: string[]): Promise<number> {
           // WebGPU on a software adapter: ~40 tok/s on the step graph, drifting by ±20% within a run: 12 rounds of 64.
           const wasm = backend === 'wasm';
           const d = await browser.decode({ backend, promptTokens: 24, decodeTokens: o.quick ? 8 : wasm ? 160 : 64, reps: o.quick ? 2 : wasm ? 24 : 12 }, log);
-          // Each round runs both engines back to back: the median of the rounds' ratios cancels the drift.
-          const rounds = d.composed.decodeTokS.map((c, i) => c / d.static.decodeTokS[i]!);
-          report.decode.push({ ...d, composedTokS: median(d.composed.decodeTokS), staticTokS: median(d.static.decodeTokS), ratio: median(rounds), range: [Math.min(...rounds), Math.max(...rounds)] });
+          // Each round decodes with both engines in lockstep (one step each in turn): a round's step ratio
+          // is the median over its neighbouring step pairs of static / composed ms; the headline the median
+          // over rounds. The throughput ratio (the rounds' summed step times) also carries their stalls.
+          const rounds = d.composed.stepRatio ?? d.composed.stepMs.map((c, i) => d.static.stepMs[i]! / c);
+          const tput = d.composed.decodeTokS.map((c, i) => c / d.static.decodeTokS[i]!);
+          report.decode.push({
+            ...d,
+            composedTokS: median(d.composed.decodeTokS),
+            staticTokS: median(d.static.decodeTokS),
+            ratio: median(rounds),
+            range: [Math.min(...rounds), Math.max(...rounds)],
+            throughputRatio: median(tput),
+            throughputRange: [Math.min(...tput), Math.max(...tput)],
+          });
         }
       }
       flush();
