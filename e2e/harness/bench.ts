@@ -368,13 +368,24 @@ async function decode(o: { bundleUrl: string; backend: 'webgpu' | 'wasm'; prompt
 
 const benchPrompt = (n: number, vocab: number) => Array.from({ length: n }, (_, i) => (i * 31 + 7) % Math.min(vocab, 256));
 
+/** One implementation ready to generate: each call a greedy generation of decodeTokens + 1 tokens from the prompt, no EOS. */
+interface EngineUnderTest {
+  impl: EngineBrowserResult['impl'];
+  detail: string;
+  /** Prefill = from the call to the first token; decode = from the first token to the last; stepMs = the median time between two tokens. */
+  generate(): Promise<{ prefillMs: number; decodeMs: number; stepMs: number; tokens: number[] }>;
+  dispose(): Promise<void>;
+}
+
+type EngineCompareArgs = { ckptUrl: string; modelRoot: string; model: string; ortUrl: string; ep: 'webgpu' | 'wasm'; promptTokens: number; decodeTokens: number; reps: number; vocab: number; warmups: number };
+
 /**
  * Ours in the page: the weights-as-inputs graph (the product's path; logits of the last position
  * only), weights read from the checkpoint's safetensors and fed as GPU buffers (WebGPU EP, on the
- * page's device) or CPU tensors (WASM EP, 1 thread). Greedy, no EOS; timings from generate().
+ * page's device; the single-token step graph on a software adapter, as the app) or held resident
+ * (WASM EP, 1 thread, as the app's chat engine).
  */
-async function engineOurs(o: { ckptUrl: string; ep: 'webgpu' | 'wasm'; promptTokens: number; decodeTokens: number; reps: number }): Promise<EngineBrowserResult> {
-  const t0 = now();
+async function setupOurs(o: EngineCompareArgs): Promise<EngineUnderTest> {
   const [config, st] = await Promise.all([
     fetch(`${o.ckptUrl}/config.json`).then((r) => r.json() as Promise<unknown>),
     fetch(`${o.ckptUrl}/model.safetensors`).then((r) => r.arrayBuffer()),
@@ -392,7 +403,6 @@ async function engineOurs(o: { ckptUrl: string; ep: 'webgpu' | 'wasm'; promptTok
   let engine: DecoderEngine;
   if (o.ep === 'webgpu') {
     const { device, adapterName, isSoftware } = await gpu();
-    // As the app: decode steps on the single-token step graph on a software adapter (browserSession.ts).
     detail = `${adapterName}${isSoftware ? ', single-token step graph' : ''}`;
     const a = await createBrowserEngine(spec, graph, { kind: 'webgpu', device }, { wasmPaths: WASM_PATHS, singleTokenStep: isSoftware });
     const w = await uploadGpuWeights(a.ort, device, graph.io, get);
@@ -400,37 +410,36 @@ async function engineOurs(o: { ckptUrl: string; ep: 'webgpu' | 'wasm'; promptTok
     a.engine.setWeights(w.feeds);
     engine = a.engine;
   } else {
-    // The app's WASM chat engine: weights resident in the session (engine.ts residentWeights).
     const a = await createBrowserEngine(spec, graph, { kind: 'wasm', threads: 1 }, { wasmPaths: WASM_PATHS, build: ortBuildFor(false), engine: { residentWeights: true } });
     a.engine.setWeights(await cpuWeightFeeds(a.ort, graph.io, get));
     engine = a.engine;
   }
   const prompt = benchPrompt(o.promptTokens, spec.vocabSize);
-  // Warm-up: the timed generation once, as transformers.js's below (WebGPU compiles kernels per shape;
-  // on WASM onnxruntime's arena grows with the sequence the first time it reaches a length).
-  await generate(engine, prompt, { maxNewTokens: o.decodeTokens + 1, eosTokenIds: [] });
-  const setupMs = now() - t0;
-  const res: EngineBrowserResult = { ep: o.ep, impl: 'ours', detail, promptTokens: o.promptTokens, decodeTokens: o.decodeTokens, reps: o.reps, prefillTokS: [], decodeTokS: [], tokens: [], setupMs };
-  for (let i = 0; i < o.reps; i++) {
-    engine.resetCache();
-    const r = await generate(engine, prompt, { maxNewTokens: o.decodeTokens + 1, eosTokenIds: [] });
-    res.prefillTokS.push(prompt.length / (r.prefillMs / 1000));
-    res.decodeTokS.push(o.decodeTokens / (r.decodeMs / 1000));
-    res.tokens = r.tokens;
-  }
-  await engine.dispose();
-  destroy();
-  return res;
+  return {
+    impl: 'ours',
+    detail,
+    async generate() {
+      engine.resetCache();
+      const stamps: number[] = [];
+      const t0 = now();
+      const r = await generate(engine, prompt, { maxNewTokens: o.decodeTokens + 1, eosTokenIds: [], onToken: () => void stamps.push(now()) });
+      // Timed as transformers.js below: from the call to the first token, then between tokens.
+      return { prefillMs: stamps[0]! - t0, decodeMs: stamps.at(-1)! - stamps[0]!, stepMs: median(stamps.slice(1).map((t, i) => t - stamps[i]!)), tokens: r.tokens };
+    },
+    async dispose() {
+      await engine.dispose();
+      destroy();
+    },
+  };
 }
 
 /**
  * transformers.js in the page: AutoModelForCausalLM.from_pretrained on the standard export served
  * under modelRoot, device 'webgpu' or 'wasm', dtype fp32, greedy. Its own onnxruntime-web (a
- * different version from the app's) loads its wasm from ortUrl. Timed as in src/cli/bench-engine.ts:
- * prefill = generate 1 token, decode = (generate N + 1) − (generate 1).
+ * different version from the app's) loads its wasm from ortUrl. A streamer stamps each token as
+ * generate() emits it (put() once with the prompt, then once per new token).
  */
-async function engineTransformersJs(o: { modelRoot: string; model: string; ortUrl: string; ep: 'webgpu' | 'wasm'; promptTokens: number; decodeTokens: number; reps: number; vocab: number }): Promise<EngineBrowserResult> {
-  const t0 = now();
+async function setupTransformersJs(o: EngineCompareArgs): Promise<EngineUnderTest> {
   const tf = await import('@huggingface/transformers');
   tf.env.allowRemoteModels = false;
   tf.env.allowLocalModels = true;
@@ -447,24 +456,58 @@ async function engineTransformersJs(o: { modelRoot: string; model: string; ortUr
   });
   const prompt = benchPrompt(o.promptTokens, o.vocab);
   const ids = new tf.Tensor('int64', BigInt64Array.from(prompt, BigInt), [1, prompt.length]);
-  const run = async (n: number) => {
-    const t = now();
-    const out = (await model.generate({ input_ids: ids, max_new_tokens: n, min_new_tokens: n, do_sample: false } as never)) as { data: BigInt64Array };
-    return { ms: now() - t, tokens: Array.from(out.data.slice(prompt.length), Number) };
+  const n = o.decodeTokens + 1;
+  return {
+    impl: 'transformers.js',
+    detail: o.ep === 'wasm' ? 'wasm (1 thread)' : 'webgpu (its own device)',
+    async generate() {
+      const stamps: number[] = [];
+      const streamer = { put: () => void stamps.push(now()), end: () => undefined };
+      const t0 = now();
+      const out = (await model.generate({ input_ids: ids, max_new_tokens: n, min_new_tokens: n, do_sample: false, streamer } as never)) as { data: BigInt64Array };
+      if (stamps.length !== n + 1) throw new Error(`transformers.js: the streamer saw ${stamps.length} calls, expected ${n + 1}`);
+      const steps = stamps.slice(2).map((t, i) => t - stamps[i + 1]!);
+      return { prefillMs: stamps[1]! - t0, decodeMs: stamps[n]! - stamps[1]!, stepMs: median(steps), tokens: Array.from(out.data.slice(prompt.length), Number) };
+    },
+    async dispose() {
+      await model.dispose();
+    },
   };
-  await run(o.decodeTokens + 1); // warm-up: the timed generation once, as ours above
-  const setupMs = now() - t0;
-  const res: EngineBrowserResult = { ep: o.ep, impl: 'transformers.js', detail: o.ep === 'wasm' ? 'wasm (1 thread)' : 'webgpu (its own device)', promptTokens: o.promptTokens, decodeTokens: o.decodeTokens, reps: o.reps, prefillTokS: [], decodeTokS: [], tokens: [], setupMs };
-  for (let i = 0; i < o.reps; i++) {
-    const t1 = await run(1);
-    const tN = await run(o.decodeTokens + 1);
-    res.prefillTokS.push(prompt.length / (t1.ms / 1000));
-    res.decodeTokS.push(o.decodeTokens / ((tN.ms - t1.ms) / 1000));
-    res.tokens = tN.tokens;
-  }
-  await model.dispose();
-  return res;
 }
 
-(window as unknown as { benchHarness: unknown }).benchHarness = { composer, overhead, decode, engineOurs, engineTransformersJs, extract };
+/**
+ * Ours vs transformers.js in one page: both loaded, warmed up with `warmups` timed generations each (alternating)
+ * (WebGPU compiles kernels per shape; on WASM onnxruntime's arena grows the first time a length is
+ * reached, and Chromium runs new wasm code unoptimised (Liftoff) until its background compiler has
+ * tiered the hot functions up: the first generations after a load decoded 2-4× slower), then `reps`
+ * generations of each, alternating which goes first, so each rep of one has a rep of the other beside
+ * it (separate pages a few seconds apart let the machine's drift into the ratio).
+ */
+async function engineCompare(o: EngineCompareArgs): Promise<{ ours: EngineBrowserResult; transformersJs: EngineBrowserResult }> {
+  const t0 = now();
+  const ours = await setupOurs(o);
+  const t1 = now();
+  const tjs = await setupTransformersJs(o);
+  const t2 = now();
+  for (let i = 0; i < o.warmups; i++) for (const e of [ours, tjs]) await e.generate();
+  // Let the background compiles the warm-ups started finish (two cores here).
+  await new Promise((r) => setTimeout(r, 1000));
+  const result = (e: EngineUnderTest, setupMs: number): EngineBrowserResult => ({ ep: o.ep, impl: e.impl, detail: e.detail, promptTokens: o.promptTokens, decodeTokens: o.decodeTokens, reps: o.reps, prefillTokS: [], decodeTokS: [], stepTokS: [], tokens: [], setupMs });
+  const res = new Map([[ours, result(ours, t1 - t0)], [tjs, result(tjs, t2 - t1)]]);
+  for (let i = 0; i < o.reps; i++) {
+    for (const e of i % 2 ? [tjs, ours] : [ours, tjs]) {
+      const r = await e.generate();
+      const x = res.get(e)!;
+      x.prefillTokS.push(o.promptTokens / (r.prefillMs / 1000));
+      x.decodeTokS.push(o.decodeTokens / (r.decodeMs / 1000));
+      x.stepTokS!.push(1000 / r.stepMs);
+      x.tokens = r.tokens;
+    }
+  }
+  await ours.dispose();
+  await tjs.dispose();
+  return { ours: res.get(ours)!, transformersJs: res.get(tjs)! };
+}
+
+(window as unknown as { benchHarness: unknown }).benchHarness = { composer, overhead, decode, engineCompare, extract };
 document.body.dataset.ready = 'true';

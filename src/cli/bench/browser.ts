@@ -140,7 +140,7 @@ export class BenchBrowser {
     return page;
   }
 
-  private async call<T>(fn: 'composer' | 'overhead' | 'decode' | 'engineOurs' | 'engineTransformersJs' | 'extract', arg: unknown, log: (s: string) => void): Promise<T> {
+  private async call<T>(fn: 'composer' | 'overhead' | 'decode' | 'engineCompare' | 'extract', arg: unknown, log: (s: string) => void): Promise<T> {
     const page = await this.page(log);
     try {
       return (await page.evaluate(
@@ -175,14 +175,12 @@ export class BenchBrowser {
     return this.call('decode', { ...o, bundleUrl: `${this.baseUrl}${BUNDLE_PREFIX}` }, log);
   }
 
-  /** Ours on `ep`, weights from the checkpoint folder served at ckptUrl (see bench.ts engineOurs). */
-  engineOurs(o: { ckptUrl: string; ep: 'webgpu' | 'wasm'; promptTokens: number; decodeTokens: number; reps: number }, log: (s: string) => void): Promise<EngineBrowserResult> {
-    return this.call('engineOurs', o, log);
-  }
-
-  /** transformers.js on `ep` with the export at `${modelRoot}${model}/` (see bench.ts engineTransformersJs). */
-  engineTransformersJs(o: { modelRoot: string; model: string; ortUrl: string; ep: 'webgpu' | 'wasm'; promptTokens: number; decodeTokens: number; reps: number; vocab: number }, log: (s: string) => void): Promise<EngineBrowserResult> {
-    return this.call('engineTransformersJs', o, log);
+  /** Ours (weights from the checkpoint folder at ckptUrl) and transformers.js (the export at `${modelRoot}${model}/`) on `ep`, in one page, reps alternating (see bench.ts engineCompare). */
+  engineCompare(
+    o: { ckptUrl: string; modelRoot: string; model: string; ortUrl: string; ep: 'webgpu' | 'wasm'; promptTokens: number; decodeTokens: number; reps: number; vocab: number; warmups: number },
+    log: (s: string) => void,
+  ): Promise<{ ours: EngineBrowserResult; transformersJs: EngineBrowserResult }> {
+    return this.call('engineCompare', o, log);
   }
 
   /** A full checkpoint (files by URL) added to a session on the bundle at `bundleUrl` (see bench.ts extract). */

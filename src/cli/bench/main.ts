@@ -162,7 +162,17 @@ export interface EngineComparison {
    * Per EP: the median over rounds of each round's ratio (ours and transformers.js alternate, one
    * call each per round), and the range of the rounds' ratios (the spread two runs can differ by).
    */
-  ratios: { ep: string; decodeRatio: number | null; prefillRatio: number | null; rounds: number; decodeRange: [number, number] | null; prefillRange: [number, number] | null }[];
+  ratios: {
+    ep: string;
+    /** From each rep's median step time (the headline); decodeThroughputRatio from its whole decode time. */
+    decodeRatio: number | null;
+    prefillRatio: number | null;
+    rounds: number;
+    decodeRange: [number, number] | null;
+    prefillRange: [number, number] | null;
+    decodeThroughputRatio?: number | null;
+    decodeThroughputRange?: [number, number] | null;
+  }[];
 }
 
 /** One EP's session on the real-size bundle: open (download, upload, compile, warm up), then messages. */
@@ -278,10 +288,10 @@ function markdown(r: BenchReport): string {
     L.push(`Model: ${eb.model}. Ours = the weights-as-inputs graph (the app's path) fed the checkpoint's weights (GPU buffers on WebGPU; on WASM held resident in the session, as the app's chat engine does); transformers.js = \`AutoModelForCausalLM\` on the standard export (\`twinmerge export\`), its own onnxruntime-web. Greedy, batch 1, fp32, WASM 1 thread. Ratio = ours / transformers.js (goal ≥ 1.0 for decode).`, '');
     L.push('| EP | impl | prompt | decode tokens | prefill tok/s | decode tok/s | same greedy tokens as ours |', '|---|---|---|---|---|---|---|');
     for (const e of eb.rows) L.push(`| ${e.ep} | ${e.impl} | ${e.promptTokens} | ${e.decodeTokens} | ${e.error ? `failed: ${e.error.replace(/\|/g, '/').slice(0, 200)}` : f(e.prefillTokS, 0)} | ${e.error ? '–' : f(e.decodeTokS, e.decodeTokS !== null && e.decodeTokS < 1 ? 3 : 1)} | ${e.impl === 'ours' ? '' : e.sameTokensAsOurs === null ? '–' : e.sameTokensAsOurs ? 'yes' : 'NO'} |`);
-    L.push('', 'Ours and transformers.js alternate (one call each per round, each call its own page); the ratio is the median of the rounds\' ratios, the range their spread.', '');
-    L.push('| EP | rounds | decode ratio ours / transformers.js (range) | prefill ratio (range) |', '|---|---|---|---|');
-    const range = (x: [number, number] | null) => (x ? ` (${f(x[0])}–${f(x[1])})` : '');
-    for (const x of eb.ratios) L.push(`| ${x.ep} | ${x.rounds} | **${f(x.decodeRatio)}**${range(x.decodeRange)} | ${f(x.prefillRatio)}${range(x.prefillRange)} |`);
+    L.push('', `Each round loads both in one page, warms each up (${WASM_WARMUPS} generations on WASM, 1 on WebGPU), then alternates their generations (which goes first flips each rep); a round\'s ratio is the median over its reps of ours / transformers.js, the headline the median over rounds, the range their spread. Each token is stamped as it is emitted (transformers.js through a streamer): decode step ratio (the headline) = transformers.js / ours median time between two tokens; decode throughput ratio = ours / transformers.js tokens/s from the first token to the last, which also carries the stalls; prefill = from the call to the first token.`, '');
+    L.push('| EP | rounds | decode step ratio ours / transformers.js (range) | decode throughput ratio (range) | prefill ratio (range) |', '|---|---|---|---|---|');
+    const range = (x: [number, number] | null | undefined) => (x ? ` (${f(x[0])}–${f(x[1])})` : '');
+    for (const x of eb.ratios) L.push(`| ${x.ep} | ${x.rounds} | **${f(x.decodeRatio)}**${range(x.decodeRange)} | ${x.decodeThroughputRatio == null ? '–' : f(x.decodeThroughputRatio) + range(x.decodeThroughputRange)} | ${f(x.prefillRatio)}${range(x.prefillRange)} |`);
     L.push('');
   };
   if (r.engineBrowser) {
@@ -333,8 +343,11 @@ function engineBrowser(browser: BenchBrowser, o: Options, notes: string[], log: 
   }
   // WASM runs the demo model at hundreds of tok/s: more tokens and rounds there (the cost is small).
   const wasm = o.quick ? {} : { wasm: { decodeTokens: 160, reps: 4, rounds: 6 } };
-  return compareEngines(browser, { ckpt, model: `zoo base (${ckpt})`, section: 'engine-browser', promptTokens: o.quick ? 16 : 64, decodeTokens: o.quick ? 8 : 64, reps: o.quick ? 1 : 2, rounds: o.quick ? 1 : 4, ...wasm }, notes, log);
+  return compareEngines(browser, { ckpt, model: `zoo base (${ckpt})`, section: 'engine-browser', promptTokens: o.quick ? 16 : 64, decodeTokens: o.quick ? 8 : 64, reps: o.quick ? 1 : 4, rounds: o.quick ? 1 : 4, ...wasm }, notes, log);
 }
+
+/** Warm-up generations per implementation on WASM: Chromium tiers wasm code up in the background (see bench.ts engineCompare). */
+const WASM_WARMUPS = 3;
 
 /** Ours vs transformers.js (on `twinmerge export`'s folder of the same checkpoint) on each EP, greedy, same prompt. */
 async function compareEngines(
@@ -365,22 +378,23 @@ async function compareEngines(
       error,
       raw: r,
     });
-    const attempt = async (ep: 'webgpu' | 'wasm', impl: EngineBrowserRow['impl'], fn: () => Promise<EngineBrowserResult>) => {
-      log(`${c.section}: ${impl} on ${ep}`);
+    // One page per round with both implementations, their reps alternating (bench.ts engineCompare).
+    const attempt = async (ep: 'webgpu' | 'wasm', fn: () => Promise<{ ours: EngineBrowserResult; transformersJs: EngineBrowserResult }>) => {
+      log(`${c.section}: ours and transformers.js on ${ep}`);
       try {
-        return row(ep, impl, await fn(), null);
+        const r = await fn();
+        return { ours: row(ep, 'ours', r.ours, null), tjs: row(ep, 'transformers.js', r.transformersJs, null) };
       } catch (e) {
         const msg = (e instanceof Error ? e.message : String(e)).replace(/^page\.evaluate: /, '').split('\n')[0]!;
-        log(`${c.section}: ${impl} on ${ep} failed: ${msg}`);
-        notes.push(`${c.section}: ${impl} on ${ep} failed: ${msg}`);
-        return row(ep, impl, null, msg);
+        log(`${c.section}: ${ep} failed: ${msg}`);
+        notes.push(`${c.section}: ours vs transformers.js on ${ep} failed: ${msg}`);
+        return { ours: row(ep, 'ours', null, msg), tjs: row(ep, 'transformers.js', null, msg) };
       }
     };
-    const ratio = (a: number | null, b: number | null) => (a !== null && b !== null ? a / b : null);
     const merged = (parts: EngineBrowserRow[]): EngineBrowserRow => {
       const ok = parts.filter((p) => p.raw);
       if (ok.length < parts.length) return parts.find((p) => !p.raw)!;
-      const raw: EngineBrowserResult = { ...ok[0]!.raw!, reps: ok.reduce((n, p) => n + p.raw!.reps, 0), prefillTokS: ok.flatMap((p) => p.raw!.prefillTokS), decodeTokS: ok.flatMap((p) => p.raw!.decodeTokS) };
+      const raw: EngineBrowserResult = { ...ok[0]!.raw!, reps: ok.reduce((n, p) => n + p.raw!.reps, 0), prefillTokS: ok.flatMap((p) => p.raw!.prefillTokS), decodeTokS: ok.flatMap((p) => p.raw!.decodeTokS), stepTokS: ok.flatMap((p) => p.raw!.stepTokS ?? []) };
       return { ...ok[0]!, prefillTokS: median(raw.prefillTokS), decodeTokS: median(raw.decodeTokS), raw };
     };
     for (const ep of ['webgpu', 'wasm'] as const) {
@@ -389,19 +403,27 @@ async function compareEngines(
       const { decodeTokens, reps, rounds } = per(ep);
       const common = { promptTokens, decodeTokens, reps };
       for (let i = 0; i < rounds; i++) {
-        oursParts.push(await attempt(ep, 'ours', () => browser.engineOurs({ ckptUrl, ep, ...common }, log)));
-        tjsParts.push(await attempt(ep, 'transformers.js', () => browser.engineTransformersJs({ modelRoot, model: 'm', ortUrl, ep, vocab, ...common }, log)));
+        const r = await attempt(ep, () => browser.engineCompare({ ckptUrl, modelRoot, model: 'm', ortUrl, ep, vocab, warmups: ep === 'wasm' ? WASM_WARMUPS : 1, ...common }, log));
+        oursParts.push(r.ours);
+        tjsParts.push(r.tjs);
         if (!oursParts.at(-1)!.raw || !tjsParts.at(-1)!.raw) break;
       }
       const ours = merged(oursParts);
       const tjs = merged(tjsParts);
       if (ours.raw && tjs.raw) tjs.sameTokensAsOurs = ours.raw.tokens.join(',') === tjs.raw.tokens.join(',');
       rows.push(ours, tjs);
-      const perRound = (k: 'decodeTokS' | 'prefillTokS') => oursParts.flatMap((p, i) => { const r = ratio(p[k], tjsParts[i]?.[k] ?? null); return r === null ? [] : [r]; });
+      // A round's ratio: the median over its reps of ours / transformers.js, each pair run back to back.
+      const perRound = (k: 'decodeTokS' | 'prefillTokS' | 'stepTokS') =>
+        oursParts.flatMap((p, i) => {
+          const a = p.raw?.[k];
+          const b = tjsParts[i]?.raw?.[k];
+          return a && b && a.length === b.length ? [median(a.map((x, j) => x / b[j]!))] : [];
+        });
       const summary = (xs: number[]) => ({ mid: xs.length ? median(xs) : null, range: xs.length ? ([Math.min(...xs), Math.max(...xs)] as [number, number]) : null });
-      const d = summary(perRound('decodeTokS'));
+      const d = summary(perRound('stepTokS'));
+      const tput = summary(perRound('decodeTokS'));
       const p = summary(perRound('prefillTokS'));
-      out.ratios.push({ ep, decodeRatio: d.mid, prefillRatio: p.mid, rounds: perRound('decodeTokS').length, decodeRange: d.range, prefillRange: p.range });
+      out.ratios.push({ ep, decodeRatio: d.mid, prefillRatio: p.mid, rounds: perRound('stepTokS').length, decodeRange: d.range, prefillRange: p.range, decodeThroughputRatio: tput.mid, decodeThroughputRange: tput.range });
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });

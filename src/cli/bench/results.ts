@@ -84,6 +84,8 @@ export interface EngineBrowserResult {
   reps: number;
   prefillTokS: number[];
   decodeTokS: number[];
+  /** Per rep: 1000 / the median ms between two generated tokens (one decode step without the run's stalls). */
+  stepTokS?: number[];
   /** Greedy tokens generated after the prompt (last rep). */
   tokens: number[];
   setupMs: number;
