@@ -343,8 +343,9 @@ async function decode(o: { bundleUrl: string; backend: 'webgpu' | 'wasm'; prompt
     promptTokens: o.promptTokens,
     decodeTokens: o.decodeTokens,
     reps: o.reps,
-    composed: { decodeTokS: [], stepMs: [], prefillMs: [], stepRatio: [] },
+    composed: { decodeTokS: [], stepMs: [], prefillMs: [] },
     static: { decodeTokS: [], stepMs: [], prefillMs: [] },
+    stepRatio: [],
     sameTokens: true,
     composeMs,
     residentBuildMs,
@@ -357,7 +358,7 @@ async function decode(o: { bundleUrl: string; backend: 'webgpu' | 'wasm'; prompt
       res[k].prefillMs.push(side[k].prefillMs);
     }
     // Static / composed time of each pair of neighbouring steps: > 1 means composed is faster.
-    res.composed.stepRatio!.push(median(side.static.ms.map((m, j) => m / side.composed.ms[j]!)));
+    res.stepRatio.push(median(side.static.ms.map((m, j) => m / side.composed.ms[j]!)));
     if (side.composed.tokens.join(',') !== side.static.tokens.join(',')) res.sameTokens = false;
   }
   await a.engine.dispose();
@@ -367,6 +368,11 @@ async function decode(o: { bundleUrl: string; backend: 'webgpu' | 'wasm'; prompt
 }
 
 const benchPrompt = (n: number, vocab: number) => Array.from({ length: n }, (_, i) => (i * 31 + 7) % Math.min(vocab, 256));
+
+/** One generation's timings from when it was called and when each generated token arrived (both implementations alike). */
+function tokenTimings(t0: number, stamps: readonly number[]): { prefillMs: number; decodeMs: number; stepMs: number } {
+  return { prefillMs: stamps[0]! - t0, decodeMs: stamps.at(-1)! - stamps[0]!, stepMs: median(stamps.slice(1).map((t, i) => t - stamps[i]!)) };
+}
 
 /** One implementation ready to generate: each call a greedy generation of decodeTokens + 1 tokens from the prompt, no EOS. */
 interface EngineUnderTest {
@@ -423,8 +429,7 @@ async function setupOurs(o: EngineCompareArgs): Promise<EngineUnderTest> {
       const stamps: number[] = [];
       const t0 = now();
       const r = await generate(engine, prompt, { maxNewTokens: o.decodeTokens + 1, eosTokenIds: [], onToken: () => void stamps.push(now()) });
-      // Timed as transformers.js below: from the call to the first token, then between tokens.
-      return { prefillMs: stamps[0]! - t0, decodeMs: stamps.at(-1)! - stamps[0]!, stepMs: median(stamps.slice(1).map((t, i) => t - stamps[i]!)), tokens: r.tokens };
+      return { ...tokenTimings(t0, stamps), tokens: r.tokens };
     },
     async dispose() {
       await engine.dispose();
@@ -466,8 +471,8 @@ async function setupTransformersJs(o: EngineCompareArgs): Promise<EngineUnderTes
       const t0 = now();
       const out = (await model.generate({ input_ids: ids, max_new_tokens: n, min_new_tokens: n, do_sample: false, streamer } as never)) as { data: BigInt64Array };
       if (stamps.length !== n + 1) throw new Error(`transformers.js: the streamer saw ${stamps.length} calls, expected ${n + 1}`);
-      const steps = stamps.slice(2).map((t, i) => t - stamps[i + 1]!);
-      return { prefillMs: stamps[1]! - t0, decodeMs: stamps[n]! - stamps[1]!, stepMs: median(steps), tokens: Array.from(out.data.slice(prompt.length), Number) };
+      // stamps[0] is the prompt's put().
+      return { ...tokenTimings(t0, stamps.slice(1)), tokens: Array.from(out.data.slice(prompt.length), Number) };
     },
     async dispose() {
       await model.dispose();

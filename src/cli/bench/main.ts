@@ -572,7 +572,7 @@ export async function benchMain(args: string[]): Promise<number> {
           // Each round decodes with both engines in lockstep (one step each in turn): a round's step ratio
           // is the median over its neighbouring step pairs of static / composed ms; the headline the median
           // over rounds. The throughput ratio (the rounds' summed step times) also carries their stalls.
-          const rounds = d.composed.stepRatio ?? d.composed.stepMs.map((c, i) => d.static.stepMs[i]! / c);
+          const rounds = d.stepRatio;
           const tput = d.composed.decodeTokS.map((c, i) => c / d.static.decodeTokS[i]!);
           report.decode.push({
             ...d,

@@ -61,13 +61,11 @@ export interface DecodeResult {
   promptTokens: number;
   decodeTokens: number;
   reps: number;
-  /**
-   * Per round (both engines decoding in lockstep, one step each in turn): tokens/s over the round's
-   * steps, the median step ms, prefill ms; composed.stepRatio: the median over the round's step pairs of
-   * static ms / composed ms.
-   */
-  composed: { decodeTokS: number[]; stepMs: number[]; prefillMs: number[]; stepRatio?: number[] };
+  /** Per round (both engines decoding in lockstep, one step each in turn): tokens/s over the round's steps, the median step ms, prefill ms. */
+  composed: { decodeTokS: number[]; stepMs: number[]; prefillMs: number[] };
   static: { decodeTokS: number[]; stepMs: number[]; prefillMs: number[] };
+  /** Per round: the median over its step pairs of static ms / composed ms. */
+  stepRatio: number[];
   sameTokens: boolean;
   composeMs: number;
   /** WASM: building the session with the composed weights resident, once per composition (0 on WebGPU). */
