@@ -29,6 +29,7 @@ import {
   type ComposeCase,
   type ComposeShape,
 } from '../../src/cli/bench/shapes.ts';
+import { tokenTimings } from '../../src/cli/bench/tokenTimings.ts';
 import type { ComposerBenchResult, CopyResult, DecodeResult, EngineBrowserResult, ExtractBrowserResult, OverheadResult } from '../../src/cli/bench/results.ts';
 
 const now = () => performance.now();
@@ -368,11 +369,6 @@ async function decode(o: { bundleUrl: string; backend: 'webgpu' | 'wasm'; prompt
 }
 
 const benchPrompt = (n: number, vocab: number) => Array.from({ length: n }, (_, i) => (i * 31 + 7) % Math.min(vocab, 256));
-
-/** One generation's timings from when it was called and when each generated token arrived (both implementations alike). */
-function tokenTimings(t0: number, stamps: readonly number[]): { prefillMs: number; decodeMs: number; stepMs: number } {
-  return { prefillMs: stamps[0]! - t0, decodeMs: stamps.at(-1)! - stamps[0]!, stepMs: median(stamps.slice(1).map((t, i) => t - stamps[i]!)) };
-}
 
 /** One implementation ready to generate: each call a greedy generation of decodeTokens + 1 tokens from the prompt, no EOS. */
 interface EngineUnderTest {

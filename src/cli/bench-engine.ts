@@ -15,20 +15,29 @@ import { generate } from '../runtime/generate.ts';
 import { openCheckpointDir } from '../runtime/node/checkpoint.ts';
 import { createNodeEngine, loadNodeOrt, type NodeBackend } from '../runtime/node/session.ts';
 import { cpuWeightFeeds, type WeightSource } from '../runtime/weights.ts';
+import { median } from './bench/shapes.ts';
+import { tokenTimings, type TokenTimings } from './bench/tokenTimings.ts';
 
 interface Row {
   model: string;
   ep: string;
   impl: 'ours' | 'transformers.js';
   promptTokens: number;
-  /** Medians over the rounds. */
+  /** Medians over the rounds: prefill = prompt tokens / (call → first token); decode = 1 / the median step (first token → last). */
   prefillTokS: number;
   decodeTokS: number;
+  /** Decode tokens / (first token → last): stalls included. */
+  decodeThroughputTokS: number;
   /** Every round's figures (ours and transformers.js alternate round by round). */
-  rounds: { prefillTokS: number; decodeTokS: number }[];
+  rounds: { prefillTokS: number; decodeTokS: number; decodeThroughputTokS: number }[];
 }
 
-type Timed = { prefill: number; decode: number };
+type Timed = { prefill: number; decode: number; throughput: number };
+const timed = (promptLen: number, decode: number, t: TokenTimings): Timed => ({
+  prefill: promptLen / (t.prefillMs / 1000),
+  decode: 1000 / t.stepMs,
+  throughput: decode / (t.decodeMs / 1000),
+});
 /** A loaded model: `run()` times one greedy generation; `close()` frees it. */
 type Bench = { run: () => Promise<Timed>; close: () => Promise<void> };
 
@@ -40,8 +49,10 @@ async function benchOurs(spec: ModelSpec, get: WeightSource, backend: NodeBacken
   return {
     run: async () => {
       engine.resetCache();
-      const r = await generate(engine, prompt, { maxNewTokens: decode + 1, eosTokenIds: [] });
-      return { prefill: prompt.length / (r.prefillMs / 1000), decode: decode / (r.decodeMs / 1000) };
+      const stamps: number[] = [];
+      const t0 = performance.now();
+      await generate(engine, prompt, { maxNewTokens: decode + 1, eosTokenIds: [], onToken: () => void stamps.push(performance.now()) });
+      return timed(prompt.length, decode, tokenTimings(t0, stamps));
     },
     close: () => engine.dispose(),
   };
@@ -64,18 +75,18 @@ async function benchTransformersJs(spec: ModelSpec, get: WeightSource, prompt: n
     tf.env.localModelPath = `${tmp}/`;
     const model = await tf.AutoModelForCausalLM.from_pretrained('m', { device: 'cpu', dtype: 'fp32', session_options: { intraOpNumThreads: 1 } as never });
     const ids = new tf.Tensor('int64', BigInt64Array.from(prompt, BigInt), [1, prompt.length]);
+    // A streamer stamps each token as generate() emits it (put() once with the prompt, then once per new token).
     const run = async (n: number) => {
-      const t = performance.now();
-      await model.generate({ input_ids: ids, max_new_tokens: n, min_new_tokens: n, do_sample: false });
-      return performance.now() - t;
+      const stamps: number[] = [];
+      const streamer = { put: () => void stamps.push(performance.now()), end: () => undefined };
+      const t0 = performance.now();
+      await model.generate({ input_ids: ids, max_new_tokens: n, min_new_tokens: n, do_sample: false, streamer } as never);
+      if (stamps.length !== n + 1) throw new Error(`transformers.js: the streamer saw ${stamps.length} calls, expected ${n + 1}`);
+      return tokenTimings(t0, stamps.slice(1));
     };
     await run(2); // warm-up
     return {
-      run: async () => {
-        const t1 = await run(1);
-        const tN = await run(decode + 1);
-        return { prefill: prompt.length / (t1 / 1000), decode: decode / ((tN - t1) / 1000) };
-      },
+      run: async () => timed(prompt.length, decode, await run(decode + 1)),
       close: async () => {
         await model.dispose();
         rmSync(tmp, { recursive: true, force: true });
@@ -83,12 +94,6 @@ async function benchTransformersJs(spec: ModelSpec, get: WeightSource, prompt: n
     };
   }
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 export interface EngineBenchOptions {
   zoo: string;
@@ -129,7 +134,8 @@ export async function runEngineBench(o: EngineBenchOptions): Promise<{ rows: Row
     model, ep, impl, promptTokens: promptLen,
     prefillTokS: median(rs.map((r) => r.prefill)),
     decodeTokS: median(rs.map((r) => r.decode)),
-    rounds: rs.map((r) => ({ prefillTokS: r.prefill, decodeTokS: r.decode })),
+    decodeThroughputTokS: median(rs.map((r) => r.throughput)),
+    rounds: rs.map((r) => ({ prefillTokS: r.prefill, decodeTokS: r.decode, decodeThroughputTokS: r.throughput })),
   });
   for (const m of models) {
     const prompt = Array.from({ length: promptLen }, (_, i) => (i * 31 + 7) % Math.min(m.spec.vocabSize, 256));
