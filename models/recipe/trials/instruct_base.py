@@ -11,24 +11,22 @@ each E_t = θ_t − shared truncated by float64 SVD to rank r; 1-D tensors whole
 0-1/3, routed-only (λ 0) and Task Arithmetic. Read on test: it informs the next zoo's design and chooses
 nothing. Outputs (models/recipe/work/trials/) are reused on a rerun. docs/limitations.md has the numbers.
 """
-import os, sys, json, random, re, time, math
+import os, sys, json, random, re, time
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "models", "recipe"))
-import torch, numpy as np
+import torch
 import make_zoo as mz
+sys.path.insert(0, HERE)
+import curve  # noqa: E402
+from curve import load_split  # noqa: E402
 
 torch.set_num_threads(2)
 TASKS3 = sys.argv[2].split(",") if len(sys.argv) > 2 else ["reverse", "sort", "upper"]
 MODE = sys.argv[1]  # control | instruct
 OUT = os.path.join(REPO, "models", "recipe", "work", "trials", MODE + ("-" + sys.argv[3] if len(sys.argv) > 3 else ""))
 os.makedirs(OUT, exist_ok=True)
-
-def load_split(task, split, n=None):
-    p = os.path.join(REPO, "models", "data", task, f"{split}.jsonl")
-    xs = [json.loads(l) for l in open(p)]
-    return xs[:n] if n else xs
 
 base = mz.load_model(os.path.join(REPO, "models", "base"))
 cfg = json.load(open(os.path.join(REPO, "models", "base", "config.json")))
@@ -72,20 +70,6 @@ def train_expert(sd, task, seed, steps):
     m, stats = mz.finetune(sd, cfg, task, data, H, "full", seed)
     return {k: v.detach().clone() for k, v in m.hf_state_dict().items()}, stats
 
-def em(sd, items):
-    m = mz.model_from_sd(cfg, sd)
-    return mz.exact_match(m, items)
-
-def trunc(d, r):
-    if d.dim() != 2 or r is None: return d
-    U, S, Vh = torch.linalg.svd(d.double(), full_matrices=False)
-    return (U[:, :r] * S[:r]) @ Vh[:r] if r < S.numel() else d.double()
-
-def twin(theta0, experts, lam, r, t):
-    shared = {k: theta0[k].double() + lam * sum(e[k].double() - theta0[k].double() for e in experts) for k in theta0}
-    e = experts[t]
-    return {k: (shared[k] + trunc(e[k].double() - shared[k], r)).float() for k in theta0}
-
 t0 = time.time()
 if MODE == "control":
     theta0 = base_sd
@@ -109,30 +93,7 @@ else:
         torch.save(sd, ep)
         experts.append(sd); log[t] = dict(steps=st["steps"], seconds=st["seconds"], val=st["history"][-1]["val_em"])
         print("expert", t, log[t], flush=True)
-test = {t: load_split(t, "test", 100) for t in TASKS3}
-wording = {t: load_split(t, "test_wording", 60) for t in TASKS3}
 res = {"experts": {}, "log": log}
-k2 = [k for k in theta0 if theta0[k].dim() == 2]
-n0 = math.sqrt(sum(float(theta0[k].double().pow(2).sum()) for k in k2))
-taus = [{k: e[k].double() - theta0[k].double() for k in k2} for e in experts]
-res["relnorm"] = [math.sqrt(sum(float(v.pow(2).sum()) for v in tv.values())) / n0 for tv in taus]
-def cos(a, b):
-    num = sum(float((a[k] * b[k]).sum()) for k in k2); return num / math.sqrt(sum(float(a[k].pow(2).sum()) for k in k2) * sum(float(b[k].pow(2).sum()) for k in k2))
-res["cos"] = [cos(taus[i], taus[j]) for i in range(len(taus)) for j in range(i + 1, len(taus))]
-up = {}
-for i, t in enumerate(TASKS3):
-    up[t] = em(experts[i], test[t]); res["experts"][t] = dict(test=up[t], wording=em(experts[i], wording[t]))
-print("experts", res["experts"], "relnorm", [round(x, 3) for x in res["relnorm"]], "cos", [round(x, 3) for x in res["cos"]], flush=True)
-res["ta"] = {}
-for lam in [0.3, 0.5, 1.0]:
-    sh = {k: theta0[k] + lam * sum(e[k] - theta0[k] for e in experts) for k in theta0}
-    res["ta"][lam] = np.mean([em(sh, test[t]) / max(up[t], 1e-9) for t in TASKS3])
-print("TA", res["ta"], flush=True)
-res["twin"] = {}
-for r in [8, 16, 24, 32]:
-    for lam in [0, 0.1, 0.2, 1 / 3]:
-        s = np.mean([em(twin(theta0, experts, lam, r, i), test[t]) / max(up[t], 1e-9) for i, t in enumerate(TASKS3)])
-        res["twin"][f"r{r} lam{lam:.2f}"] = s
-        print(f"r{r} λ{lam:.2f} normalized {100*s:.1f}", flush=True)
+curve.measure(cfg, theta0, experts, TASKS3, [(r, f"r{r}") for r in [8, 16, 24, 32]], res)
 res["seconds"] = time.time() - t0
 json.dump(res, open(os.path.join(OUT, "result.json"), "w"), indent=1)

@@ -12,14 +12,17 @@ zoo's rank 8/16/24/32 at width 128 (rank scaled by width / 128). Read on test: i
 design and chooses nothing. Outputs (models/recipe/work/trials/wide-<width>/) are reused on a rerun.
 docs/limitations.md has the numbers.
 """
-import os, sys, json, time, math
+import os, sys, json, time
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "models", "recipe"))
-import torch, numpy as np
+import torch
 import make_zoo as mz
 from model import default_config
+sys.path.insert(0, HERE)
+import curve  # noqa: E402
+from curve import load_split  # noqa: E402
 
 torch.set_num_threads(2)
 TASKS = sys.argv[1].split(",") if len(sys.argv) > 1 else ["reverse", "sort", "upper"]
@@ -31,29 +34,6 @@ if os.environ.get("WIDE_PRE_STEPS"):
     H["pre_steps"] = int(os.environ["WIDE_PRE_STEPS"])
 cfg = default_config(hidden_size=WIDTH, intermediate_size=WIDTH * 11 // 4, num_attention_heads=WIDTH // 32,
                      num_key_value_heads=WIDTH // 64)
-
-
-def load_split(task, split, n=None):
-    p = os.path.join(REPO, "models", "data", task, f"{split}.jsonl")
-    xs = [json.loads(l) for l in open(p)]
-    return xs[:n] if n else xs
-
-
-def em(sd, items):
-    return mz.exact_match(mz.model_from_sd(cfg, sd), items)
-
-
-def trunc(d, r):
-    if d.dim() != 2 or r is None:
-        return d
-    U, S, Vh = torch.linalg.svd(d.double(), full_matrices=False)
-    return (U[:, :r] * S[:r]) @ Vh[:r] if r < S.numel() else d.double()
-
-
-def twin(theta0, experts, lam, r, t):
-    shared = {k: theta0[k].double() + lam * sum(e[k].double() - theta0[k].double() for e in experts) for k in theta0}
-    e = experts[t]
-    return {k: (shared[k] + trunc(e[k].double() - shared[k], r)).float() for k in theta0}
 
 
 t0 = time.time()
@@ -81,37 +61,6 @@ for i, t in enumerate(TASKS):
     res["log"][t] = json.load(open(os.path.join(OUT, f"{t}.json")))
     print("expert", t, res["log"][t], flush=True)
 
-test = {t: load_split(t, "test", 100) for t in TASKS}
-wording = {t: load_split(t, "test_wording", 60) for t in TASKS}
-k2 = [k for k in theta0 if theta0[k].dim() == 2]
-n0 = math.sqrt(sum(float(theta0[k].double().pow(2).sum()) for k in k2))
-taus = [{k: e[k].double() - theta0[k].double() for k in k2} for e in experts]
-res["relnorm"] = [math.sqrt(sum(float(v.pow(2).sum()) for v in tv.values())) / n0 for tv in taus]
-
-
-def cos(a, b):
-    num = sum(float((a[k] * b[k]).sum()) for k in k2)
-    return num / math.sqrt(sum(float(a[k].pow(2).sum()) for k in k2) * sum(float(b[k].pow(2).sum()) for k in k2))
-
-
-res["cos"] = [cos(taus[i], taus[j]) for i in range(len(taus)) for j in range(i + 1, len(taus))]
-up, res["experts"] = {}, {}
-for i, t in enumerate(TASKS):
-    up[t] = em(experts[i], test[t])
-    res["experts"][t] = dict(test=up[t], wording=em(experts[i], wording[t]))
-print("experts", res["experts"], "relnorm", [round(x, 3) for x in res["relnorm"]],
-      "cos", [round(x, 3) for x in res["cos"]], flush=True)
-res["ta"] = {}
-for lam in [0.3, 0.5, 1.0]:
-    sh = {k: theta0[k] + lam * sum(e[k] - theta0[k] for e in experts) for k in theta0}
-    res["ta"][lam] = float(np.mean([em(sh, test[t]) / max(up[t], 1e-9) for t in TASKS]))
-print("TA", res["ta"], flush=True)
-res["twin"] = {}
-for r128 in [8, 16, 24, 32]:
-    r = r128 * WIDTH // 128
-    for lam in [0, 0.1, 0.2, 1 / 3]:
-        s = float(np.mean([em(twin(theta0, experts, lam, r, i), test[t]) / max(up[t], 1e-9) for i, t in enumerate(TASKS)]))
-        res["twin"][f"r{r} lam{lam:.2f}"] = s
-        print(f"r{r} (share of r{r128} at 128) λ{lam:.2f} normalized {100 * s:.1f}", flush=True)
+curve.measure(cfg, theta0, experts, TASKS, [(r128 * WIDTH // 128, f"r{r128 * WIDTH // 128} (share of r{r128} at 128)") for r128 in [8, 16, 24, 32]], res)
 res["seconds"] = time.time() - t0
 json.dump(res, open(os.path.join(OUT, "result.json"), "w"), indent=1)
