@@ -278,7 +278,7 @@ function markdown(r: BenchReport): string {
   if (r.engine) {
     L.push('## Engine: ours vs transformers.js (Node)', '');
     L.push('| model | EP | impl | prefill tok/s | decode tok/s (median step) | decode throughput tok/s |', '|---|---|---|---|---|---|');
-    for (const e of r.engine.rows) L.push(`| ${e.model} | ${e.ep} | ${e.impl} | ${f(e.prefillTokS, 0)} | ${f(e.decodeTokS, 1)} | ${f(e.decodeThroughputTokS ?? NaN, 1)} |`);
+    for (const e of r.engine.rows) L.push(`| ${e.model} | ${e.ep} | ${e.impl} | ${f(e.prefillTokS, 0)} | ${f(e.decodeTokS, 1)} | ${f(e.decodeThroughputTokS, 1)} |`);
     L.push('', `Ours (onnxruntime-node CPU and onnxruntime-web wasm) and transformers.js (CPU) alternate round by round (${r.engine.rows[0]?.rounds.length ?? 0} rounds, each one greedy generation of ${r.options.quick ? 8 : 128} tokens after a ${r.engine.rows[0]?.promptTokens ?? 0}-token prompt), every token stamped as it is emitted (ours: generate's onToken; transformers.js: a streamer): prefill = call → first token, decode = 1 / the median step, throughput = tokens / (first token → last). tok/s are medians over the rounds, the ratio is the median of the rounds' ratios, the range their spread.`, '');
     L.push('| model | EP | decode ratio ours / transformers.js (range) | prefill ratio (range) |', '|---|---|---|---|');
     for (const x of r.engine.ratios) L.push(`| ${x.model} | ${x.ep} | **${f(x.decodeRatio)}** (${f(x.decodeRange[0])}–${f(x.decodeRange[1])}) | ${f(x.prefillRatio)} (${f(x.prefillRange[0])}–${f(x.prefillRange[1])}) |`);

@@ -39,7 +39,7 @@ function routerBytes(m: RouterModel): Record<string, number[]> {
 
 describe('TwinSession in Node (CPU composer, WASM engine)', () => {
   let session: TwinSession;
-  const ask = (text: string) => session.generate([{ role: 'user', content: text }], SETTINGS, { kind: 'twin' }, () => undefined, new AbortController().signal);
+  const ask = (text: string, settings = SETTINGS) => session.generate([{ role: 'user', content: text }], settings, { kind: 'twin' }, () => undefined, new AbortController().signal);
 
   beforeAll(async () => {
     session = await openNodeSession(BUNDLE, 'Node test');
@@ -152,7 +152,7 @@ describe('TwinSession in Node (CPU composer, WASM engine)', () => {
     console.log(`caesar: ${same}/${gens.length} answers equal base + adapter's`);
     expect(same / gens.length).toBeGreaterThanOrEqual(0.6);
     // Routed to the adapter alone, the session runs base + adapter (up to D's f16 factors): every answer is the fixture's.
-    for (const g of gens) expect((await session.generate([{ role: 'user', content: g.prompt }], { ...SETTINGS, routingTopK: 1 }, { kind: 'twin' }, () => undefined, new AbortController().signal)).text.trim(), g.prompt).toBe(g.text.trim());
+    for (const g of gens) expect((await ask(g.prompt, { ...SETTINGS, routingTopK: 1 })).text.trim(), g.prompt).toBe(g.text.trim());
     // A bad file changes nothing.
     await expect(session.addExpert({ id: 'bad', name: 'bad', description: '', examplePrompts: examples.slice(0, 4), files: [{ name: 'x.safetensors', bytes: new Uint8Array(7) }] })).rejects.toThrow(/x\.safetensors/);
     expect(session.listExperts().length).toBe(BUNDLE_EXPERTS.length + 1);
